@@ -1,0 +1,268 @@
+"""Boards: ranked standings at every level of a program for one period.
+
+A Scorebook holds everything about one program and period: each participant's values and points, each team's
+and division's rolled-up scores, and the totals they are ranked by. Boards are views of it:
+
+- `participants`: everyone in the program;
+- `team:T`: the members of team T (the drill-down);
+- `division:D`: the teams of division D;
+- `program`: the divisions (plus any team without a division and anyone without a team).
+
+Under `ranking: points` a total is the sum of metric points and the highest wins. Under `ranking: position`
+each metric ranks everyone at the same level (all participants, all teams, all divisions) on its value, a
+metric's points are that rank, a total is the sum of ranks and the lowest wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from podium.domain.errors import UnknownBoard
+from podium.domain.periods import Period
+from podium.domain.program import Method, Order, Program, Ranking, TieRule
+from podium.domain.ranking import Entry, movement, rank
+from podium.domain.rollup import GroupTotals, combine, participant_totals, rolled_up
+from podium.domain.roster import Group, Participant, Roster
+from podium.domain.scoring import MetricValue, participant_values, relative_points, value_points
+from podium.domain.submissions import Submission, effective_submissions
+
+
+class Level(StrEnum):
+    PARTICIPANT = "participant"
+    TEAM = "team"
+    DIVISION = "division"
+
+
+class BoardKind(StrEnum):
+    PROGRAM = "program"
+    DIVISION = "division"
+    TEAM = "team"
+    PARTICIPANTS = "participants"
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    value: float | None
+    points: float
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    id: str
+    name: str
+    level: Level
+    points: float
+    metrics: Mapping[str, MetricScore]
+    headcount: int
+    reached_at: datetime | None
+    movement: int | None = None
+
+
+@dataclass(frozen=True)
+class Board:
+    program: Program
+    kind: BoardKind
+    id: str | None
+    name: str
+    period: Period
+    standings: tuple[Standing, ...]
+
+    @property
+    def ties(self) -> TieRule:
+        return self.program.ties
+
+    @property
+    def ranking(self) -> Ranking:
+        return self.program.ranking
+
+    @property
+    def ref(self) -> str:
+        return self.kind.value if self.id is None else f"{self.kind.value}:{self.id}"
+
+    def since(self, previous: Board | None) -> Board:
+        """This board with each standing's movement since `previous` (the same board at an earlier moment)."""
+        before = {} if previous is None else {s.id: s.rank for s in previous.standings}
+        moved = movement(before, {s.id: s.rank for s in self.standings})
+        return replace(self, standings=tuple(replace(s, movement=moved[s.id]) for s in self.standings))
+
+
+@dataclass(frozen=True)
+class _Node:
+    id: str
+    name: str
+    level: Level
+    totals: GroupTotals
+    metrics: Mapping[str, MetricScore]
+
+
+class Scorebook:
+    """Every standing of one program in one period, computed from participants' values."""
+
+    def __init__(
+        self,
+        program: Program,
+        roster: Roster,
+        period: Period,
+        values: Mapping[str, Mapping[str, MetricValue]],
+    ) -> None:
+        self.program = program
+        self.roster = roster
+        self.period = period
+        people = sorted(roster.active, key=lambda p: p.id)
+        self.values: dict[str, Mapping[str, MetricValue]] = {p.id: values.get(p.id, {}) for p in people}
+        self._relative: dict[str, dict[str, float]] = {}
+        self._participants = {p.id: self._participant_node(p) for p in people}
+        self._teams = {t.id: self._group_node(t, Level.TEAM, self._team_children(t.id)) for t in roster.teams.values()}
+        self._divisions = {
+            d.id: self._group_node(d, Level.DIVISION, [self._teams[t.id] for t in roster.division_teams(d.id)])
+            for d in roster.divisions.values()
+        }
+        if program.ranking is Ranking.POSITION:
+            for level in (self._participants, self._teams, self._divisions):
+                self._apply_position_ranks(level)
+
+    # --- construction -------------------------------------------------------------------------------------
+
+    def _participant_node(self, p: Participant) -> _Node:
+        own = self.values[p.id]
+        scores: dict[str, tuple[float | None, float, datetime | None]] = {}
+        for metric in self.program.metrics:
+            mv = own.get(metric.key)
+            value = mv.value if mv is not None else None
+            if metric.method is Method.RELATIVE:
+                points = self._relative_points(metric.key).get(p.id, 0.0)
+            else:
+                points = value_points(metric, value, p.id)
+            scores[metric.key] = (value, points, mv.reached_at if mv is not None else None)
+        return _Node(
+            id=p.id,
+            name=p.name,
+            level=Level.PARTICIPANT,
+            totals=participant_totals(scores),
+            metrics={k: MetricScore(v, pts) for k, (v, pts, _) in scores.items()},
+        )
+
+    def _relative_points(self, key: str) -> dict[str, float]:
+        """Points of everyone with a value for a relative metric, from their program-wide rank on it."""
+        if key not in self._relative:
+            metric = self.program.metric(key)
+            entries = [
+                Entry(pid, pid, pid, mv[key].value, mv[key].reached_at) for pid, mv in self.values.items() if key in mv
+            ]
+            ranked = rank(entries, order=metric.order, ties=self.program.ties)
+            self._relative[key] = {e.id: relative_points(metric, r, len(entries)) for r, e in ranked}
+        return self._relative[key]
+
+    def _team_children(self, team_id: str) -> list[_Node]:
+        return [self._participants[p.id] for p in self.roster.team_members(team_id)]
+
+    def _group_node(self, group: Group, level: Level, children: list[_Node]) -> _Node:
+        totals = combine(c.totals for c in children)
+        metrics = {}
+        for metric in self.program.metrics:
+            value, points = rolled_up(metric, totals.metrics.get(metric.key), totals.headcount)
+            metrics[metric.key] = MetricScore(value, points)
+        return _Node(group.id, group.name, level, totals, metrics)
+
+    def _apply_position_ranks(self, level: dict[str, _Node]) -> None:
+        """Replace each metric's points by the node's rank on that metric's value among all nodes of its level."""
+        ranked_points: dict[str, dict[str, float]] = defaultdict(dict)
+        for metric in self.program.metrics:
+            entries = [
+                Entry(n.id, n.id, n.name, n.metrics[metric.key].value, self._reached(n, metric.key))
+                for n in level.values()
+            ]
+            for r, e in rank(entries, order=metric.order, ties=self.program.ties):
+                ranked_points[e.id][metric.key] = float(r)
+        for node_id, n in level.items():
+            metrics = {k: MetricScore(s.value, ranked_points[node_id][k]) for k, s in n.metrics.items()}
+            level[node_id] = replace(n, metrics=metrics)
+
+    @staticmethod
+    def _reached(node: _Node, key: str) -> datetime | None:
+        t = node.totals.metrics.get(key)
+        return t.reached_at if t is not None else None
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def participant(self, participant_id: str) -> Mapping[str, MetricScore]:
+        return self._participants[participant_id].metrics
+
+    def board(self, kind: BoardKind | str, ref: str | None = None) -> Board:
+        kind = BoardKind(kind)
+        if kind is BoardKind.PARTICIPANTS:
+            return self._board(kind, None, self.program.name, self._participants.values())
+        if kind is BoardKind.PROGRAM:
+            return self._board(kind, None, self.program.name, self._program_children())
+        if kind is BoardKind.DIVISION:
+            division = self.roster.find_division(ref or "")
+            if division is None:
+                raise UnknownBoard(f"no division {ref!r} in program {self.program.id!r}")
+            teams = [self._teams[t.id] for t in self.roster.division_teams(division.id)]
+            return self._board(kind, division.id, division.name, teams)
+        team = self.roster.find_team(ref or "")
+        if team is None:
+            raise UnknownBoard(f"no team {ref!r} in program {self.program.id!r}")
+        return self._board(kind, team.id, team.name, self._team_children(team.id))
+
+    def _program_children(self) -> list[_Node]:
+        children = list(self._divisions.values())
+        children += [self._teams[t.id] for t in self.roster.teams.values() if t.parent is None]
+        children += [self._participants[p.id] for p in self.roster.active if p.team_id is None]
+        return children
+
+    def _board(self, kind: BoardKind, board_id: str | None, name: str, nodes: Iterable[_Node]) -> Board:
+        position = self.program.ranking is Ranking.POSITION
+        entries = []
+        for n in nodes:
+            total = _total(n)
+            entries.append(Entry(n, n.id, n.name, total, _reached_total(n)))
+        ranked = rank(entries, order=Order.ASC if position else Order.DESC, ties=self.program.ties)
+        standings = tuple(
+            Standing(
+                rank=r,
+                id=e.id,
+                name=e.name,
+                level=e.item.level,
+                points=e.score if e.score is not None else 0.0,
+                metrics=e.item.metrics,
+                headcount=e.item.totals.headcount,
+                reached_at=e.reached_at,
+            )
+            for r, e in ranked
+        )
+        return Board(self.program, kind, board_id, name, self.period, standings)
+
+
+def _total(node: _Node) -> float:
+    return math.fsum(s.points for s in node.metrics.values())
+
+
+def _reached_total(node: _Node) -> datetime | None:
+    return max((t.reached_at for t in node.totals.metrics.values() if t.reached_at is not None), default=None)
+
+
+def compute_scorebook(program: Program, roster: Roster, submissions: Iterable[Submission], period: Period) -> Scorebook:
+    """Everything a program's boards show for one period, straight from the submission log."""
+    by_participant: dict[str, list[Submission]] = defaultdict(list)
+    for s in effective_submissions(submissions):
+        by_participant[s.participant].append(s)
+    values = {pid: participant_values(program, subs, period) for pid, subs in by_participant.items()}
+    return Scorebook(program, roster, period, values)
+
+
+__all__ = [
+    "Board",
+    "BoardKind",
+    "Level",
+    "MetricScore",
+    "Scorebook",
+    "Standing",
+    "compute_scorebook",
+]

@@ -1,0 +1,392 @@
+"""Program definitions: the scoring algorithm a program runs, parsed from YAML or JSON and validated.
+
+Every mistake is reported with its path (`metrics[2].points.cap: must be ≥ 0`), all at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from podium.domain.errors import InvalidProgram, Problem
+
+PROGRAM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+E = TypeVar("E", bound=StrEnum)
+
+# Bound on any single value or weight, so sums of thousands of them stay finite and exact enough.
+MAX_ABS_NUMBER = 1e12
+
+
+class PeriodKind(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    ALL = "all"
+
+
+class Weekday(StrEnum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+    @property
+    def number(self) -> int:
+        """Python's weekday number: Monday is 0."""
+        return list(Weekday).index(self)
+
+
+class TieRule(StrEnum):
+    COMPETITION = "competition"  # 1, 1, 3
+    DENSE = "dense"  # 1, 1, 2
+    FIRST_TO_REACH = "first_to_reach"  # equal scores: whoever reached it first ranks higher
+
+    @property
+    def description(self) -> str:
+        return {
+            TieRule.COMPETITION: "equal scores share a rank and the next rank is skipped (1, 1, 3)",
+            TieRule.DENSE: "equal scores share a rank and no rank is skipped (1, 1, 2)",
+            TieRule.FIRST_TO_REACH: "equal scores are ranked by who reached the score first",
+        }[self]
+
+
+class Ranking(StrEnum):
+    POINTS = "points"  # highest total of points wins
+    POSITION = "position"  # each metric ranks everyone; lowest sum of ranks wins
+
+
+class PeriodAggregate(StrEnum):
+    SUM = "sum"
+    LATEST = "latest"
+    MIN = "min"
+    MAX = "max"
+    AVERAGE = "average"
+    DIFFERENCE = "difference"  # latest in the period minus latest before it
+    IGNORE_PERIOD = "ignore_period"  # running total across all periods
+
+
+class Order(StrEnum):
+    DESC = "desc"  # higher is better
+    ASC = "asc"  # lower is better
+
+
+class TeamRollup(StrEnum):
+    SUM = "sum"
+    MEAN = "mean"
+
+
+class MeanOver(StrEnum):
+    HEADCOUNT = "headcount"  # every member of the group
+    CONTRIBUTORS = "contributors"  # members with a value this period
+
+
+class Method(StrEnum):
+    SUM = "sum"  # points from the value: per_unit or target, then cap
+    RELATIVE = "relative"  # points from the rank on this metric, scaled to 100
+
+
+@dataclass(frozen=True)
+class PointsRule:
+    per_unit: float = 1.0
+    cap: float | None = None
+    target: float | None = None
+    target_points: float = 100.0
+    # Per-participant targets, by participant id; they replace `target` for that participant.
+    target_overrides: Mapping[str, float] = field(default_factory=dict)
+
+    def target_for(self, participant_id: str) -> float | None:
+        return self.target_overrides.get(participant_id, self.target)
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    period_aggregate: PeriodAggregate = PeriodAggregate.SUM
+    points: PointsRule = field(default_factory=PointsRule)
+    order: Order = Order.DESC
+    team_rollup: TeamRollup = TeamRollup.SUM
+    mean_over: MeanOver = MeanOver.HEADCOUNT
+    method: Method = Method.SUM
+
+
+@dataclass(frozen=True)
+class Program:
+    id: str
+    name: str
+    metrics: tuple[Metric, ...]
+    timezone: str = "UTC"
+    period: PeriodKind = PeriodKind.WEEK
+    week_start: Weekday = Weekday.MONDAY
+    ties: TieRule = TieRule.COMPETITION
+    ranking: Ranking = Ranking.POINTS
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def metric(self, key: str) -> Metric:
+        for m in self.metrics:
+            if m.key == key:
+                return m
+        raise KeyError(key)
+
+    @property
+    def metric_keys(self) -> tuple[str, ...]:
+        return tuple(m.key for m in self.metrics)
+
+
+def parse_program(text: str | bytes, *, filename: str = "") -> Program:
+    """Parse a program file, YAML or JSON (JSON is YAML, but JSON errors read better from the JSON parser)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidProgram([Problem("", "is not UTF-8 text")]) from None
+    stripped = text.lstrip()
+    if filename.endswith(".json") or stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InvalidProgram([Problem(f"line {e.lineno}", f"not valid JSON: {e.msg}")]) from None
+    else:
+        import yaml  # lazy: only program uploads and the command line read YAML
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark is not None else ""
+            reason = getattr(e, "problem", None) or str(e)
+            raise InvalidProgram([Problem(where, f"not valid YAML: {reason}")]) from None
+    return program_from_dict(data)
+
+
+def program_from_dict(data: Any) -> Program:
+    """Validate a decoded program document and build the Program, or raise InvalidProgram with every problem."""
+    r = _Reader()
+    if not isinstance(data, Mapping):
+        raise InvalidProgram([Problem("", "must be a mapping of fields (id, name, metrics, …)")])
+    r.no_unknown(
+        data,
+        "",
+        {"id", "name", "timezone", "period", "week_start", "ties", "ranking", "metrics", "description"},
+    )
+    pid = r.string(data, "id", "", required=True, pattern=PROGRAM_ID, pattern_hint="lowercase letters, digits and -")
+    name = r.string(data, "name", "", default=pid or "")
+    timezone = r.string(data, "timezone", "", default="UTC")
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            r.problem("timezone", f"unknown time zone {timezone!r} (use an IANA name such as Europe/London)")
+    period = r.choice(data, "period", "", PeriodKind, PeriodKind.WEEK)
+    week_start = r.choice(data, "week_start", "", Weekday, Weekday.MONDAY)
+    ties = r.choice(data, "ties", "", TieRule, TieRule.COMPETITION)
+    ranking = r.choice(data, "ranking", "", Ranking, Ranking.POINTS)
+
+    metrics: list[Metric] = []
+    raw_metrics = data.get("metrics")
+    if raw_metrics is None:
+        r.problem("metrics", "is required: a list of at least one metric")
+    elif not isinstance(raw_metrics, list) or not raw_metrics:
+        r.problem("metrics", "must be a list of at least one metric")
+    else:
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_metrics):
+            metric = _metric(r, raw, f"metrics[{i}]")
+            if metric is None:
+                continue
+            if metric.key in seen:
+                r.problem(f"metrics[{i}].key", f"duplicate metric key {metric.key!r}")
+            seen.add(metric.key)
+            metrics.append(metric)
+
+    if r.problems:
+        raise InvalidProgram(r.problems)
+    return Program(
+        id=pid or "",
+        name=name or "",
+        metrics=tuple(metrics),
+        timezone=timezone or "UTC",
+        period=period,
+        week_start=week_start,
+        ties=ties,
+        ranking=ranking,
+    )
+
+
+def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
+    if not isinstance(raw, Mapping):
+        r.problem(path, "must be a mapping with at least a key")
+        return None
+    r.no_unknown(
+        raw,
+        path,
+        {"key", "label", "period_aggregate", "points", "order", "team_rollup", "mean_over", "method", "unit"},
+    )
+    key = r.string(
+        raw, "key", path, required=True, pattern=METRIC_KEY, pattern_hint="a lowercase letter, then a-z, 0-9 or _"
+    )
+    label = r.string(raw, "label", path, default=key or "")
+    aggregate = r.choice(raw, "period_aggregate", path, PeriodAggregate, PeriodAggregate.SUM)
+    order = r.choice(raw, "order", path, Order, Order.DESC)
+    rollup = r.choice(raw, "team_rollup", path, TeamRollup, TeamRollup.SUM)
+    mean_over = r.choice(raw, "mean_over", path, MeanOver, MeanOver.HEADCOUNT)
+    method = r.choice(raw, "method", path, Method, Method.SUM)
+    if "mean_over" in raw and rollup is not TeamRollup.MEAN:
+        r.problem(_join(path, "mean_over"), "only applies when team_rollup is mean")
+    points = _points(r, raw.get("points"), _join(path, "points"), method)
+    if key is None:
+        return None
+    return Metric(
+        key=key,
+        label=label or key,
+        period_aggregate=aggregate,
+        points=points,
+        order=order,
+        team_rollup=rollup,
+        mean_over=mean_over,
+        method=method,
+    )
+
+
+def _points(r: _Reader, raw: Any, path: str, method: Method) -> PointsRule:
+    if raw is None:
+        return PointsRule()
+    if not isinstance(raw, Mapping):
+        r.problem(path, "must be a mapping (per_unit, cap, target, target_points, target_overrides)")
+        return PointsRule()
+    r.no_unknown(raw, path, {"per_unit", "cap", "target", "target_points", "target_overrides"})
+    per_unit = r.number(raw, "per_unit", path, default=1.0)
+    cap = r.number(raw, "cap", path, minimum=0.0)
+    target = r.number(raw, "target", path, minimum=0.0, exclusive_minimum=True)
+    target_points = r.number(raw, "target_points", path, default=100.0, minimum=0.0)
+    overrides: dict[str, float] = {}
+    raw_overrides = raw.get("target_overrides")
+    if raw_overrides is not None:
+        opath = _join(path, "target_overrides")
+        if not isinstance(raw_overrides, Mapping):
+            r.problem(opath, "must map participant ids to targets")
+        else:
+            for pid in raw_overrides:
+                t = r.number(raw_overrides, pid, opath, minimum=0.0, exclusive_minimum=True)
+                if t is not None:
+                    overrides[str(pid)] = t
+    if target is not None and "per_unit" in raw:
+        r.problem(_join(path, "per_unit"), "use either per_unit or target, not both")
+    if target is None and "target_points" in raw:
+        r.problem(_join(path, "target_points"), "needs a target")
+    if target is None and overrides:
+        r.problem(_join(path, "target_overrides"), "needs a target for everyone else")
+    if method is Method.RELATIVE and target is not None:
+        r.problem(_join(path, "target"), "relative metrics get points from rank, not from a target")
+    return PointsRule(
+        per_unit=per_unit if per_unit is not None else 1.0,
+        cap=cap,
+        target=target,
+        target_points=target_points if target_points is not None else 100.0,
+        target_overrides=overrides,
+    )
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+class _Reader:
+    """Reads fields out of a mapping, collecting problems instead of raising at the first one."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def no_unknown(self, data: Mapping[Any, Any], path: str, known: set[str]) -> None:
+        for name in data:
+            if name not in known:
+                self.problem(_join(path, str(name)), f"unknown field (known: {', '.join(sorted(known))})")
+
+    def string(
+        self,
+        data: Mapping[Any, Any],
+        name: str,
+        path: str,
+        *,
+        required: bool = False,
+        default: str | None = None,
+        pattern: re.Pattern[str] | None = None,
+        pattern_hint: str = "",
+    ) -> str | None:
+        where = _join(path, name)
+        if name not in data or data[name] is None:
+            if required:
+                self.problem(where, "is required")
+            return default
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.problem(where, "must be text")
+            return default
+        text = str(value).strip()
+        if not text:
+            self.problem(where, "must not be empty")
+            return default
+        if pattern is not None and not pattern.match(text):
+            self.problem(where, f"{text!r} is not allowed: use {pattern_hint}")
+            return default
+        return text
+
+    def number(
+        self,
+        data: Mapping[Any, Any],
+        name: str,
+        path: str,
+        *,
+        default: float | None = None,
+        minimum: float | None = None,
+        exclusive_minimum: bool = False,
+    ) -> float | None:
+        where = _join(path, str(name))
+        if name not in data or data[name] is None:
+            return default
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problem(where, f"must be a number, not {type(value).__name__}")
+            return default
+        number = float(value)
+        if not math.isfinite(number) or abs(number) > MAX_ABS_NUMBER:
+            self.problem(where, f"must be a finite number between -{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}")
+            return default
+        if minimum is not None:
+            if exclusive_minimum and number <= minimum:
+                self.problem(where, f"must be > {minimum:g}")
+                return default
+            if number < minimum:
+                self.problem(where, f"must be ≥ {minimum:g}")
+                return default
+        return number
+
+    def choice(self, data: Mapping[Any, Any], name: str, path: str, kind: type[E], default: E) -> E:
+        where = _join(path, name)
+        if name not in data or data[name] is None:
+            return default
+        value = data[name]
+        try:
+            return kind(str(value).strip().lower()) if isinstance(value, str) else kind(value)
+        except ValueError:
+            choices = ", ".join(k.value for k in kind)
+            self.problem(where, f"{value!r} is not one of: {choices}")
+            return default

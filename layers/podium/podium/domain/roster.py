@@ -1,0 +1,111 @@
+"""The roster: participants, the teams they sit in and the divisions teams sit in."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from podium.domain.errors import InvalidInput, Problem
+
+PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+
+
+def slug(name: str) -> str:
+    """A stable id for a team or division name: `South East` -> `south-east`."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: str
+    name: str
+    email: str = ""
+    team: str | None = None  # team name as given; its id is slug(team)
+    division: str | None = None
+    active: bool = True
+
+    @property
+    def team_id(self) -> str | None:
+        return slug(self.team) if self.team else None
+
+    @property
+    def division_id(self) -> str | None:
+        return slug(self.division) if self.division else None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A team or a division."""
+
+    id: str
+    name: str
+    parent: str | None = None  # a team's division id
+
+
+@dataclass(frozen=True)
+class Roster:
+    participants: dict[str, Participant]
+    teams: dict[str, Group]
+    divisions: dict[str, Group]
+
+    @property
+    def active(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.active]
+
+    def team_members(self, team_id: str) -> list[Participant]:
+        return [p for p in self.active if p.team_id == team_id]
+
+    def division_teams(self, division_id: str) -> list[Group]:
+        return [t for t in self.teams.values() if t.parent == division_id]
+
+    def find_team(self, ref: str) -> Group | None:
+        return self.teams.get(ref) or self.teams.get(slug(ref))
+
+    def find_division(self, ref: str) -> Group | None:
+        return self.divisions.get(ref) or self.divisions.get(slug(ref))
+
+
+def build_roster(participants: Iterable[Participant]) -> Roster:
+    """Check a roster and derive its teams and divisions. A team sits in one division only."""
+    problems: list[Problem] = []
+    people: dict[str, Participant] = {}
+    teams: dict[str, Group] = {}
+    divisions: dict[str, Group] = {}
+    for p in participants:
+        where = f"participant {p.id!r}"
+        if not PARTICIPANT_ID.match(p.id):
+            problems.append(Problem(where, "id must be 1-128 of A-Z a-z 0-9 . _ @ + -, starting with A-Z a-z 0-9"))
+            continue
+        if p.id in people:
+            problems.append(Problem(where, "appears twice"))
+            continue
+        people[p.id] = p
+        division_id = p.division_id
+        if p.division and not division_id:
+            problems.append(Problem(where, f"division {p.division!r} has no letters or digits"))
+            continue
+        if division_id and p.division:
+            divisions.setdefault(division_id, Group(division_id, p.division.strip()))
+        if not p.team:
+            if p.division:
+                problems.append(Problem(where, "has a division but no team"))
+            continue
+        team_id = p.team_id
+        if not team_id:
+            problems.append(Problem(where, f"team {p.team!r} has no letters or digits"))
+            continue
+        team = teams.setdefault(team_id, Group(team_id, p.team.strip(), division_id))
+        if team.parent != division_id:
+            problems.append(
+                Problem(
+                    where,
+                    f"team {team.name!r} is already in division {team.parent or '(none)'!r}, "
+                    f"not {division_id or '(none)'!r}: a team sits in one division",
+                )
+            )
+    if problems:
+        raise InvalidInput(problems, what="roster")
+    return Roster(people, teams, divisions)
