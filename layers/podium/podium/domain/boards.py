@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from podium.domain.errors import UnknownBoard
 from podium.domain.periods import Period
 from podium.domain.program import Method, Order, Program, Ranking, TieRule
-from podium.domain.ranking import Entry, movement, rank
+from podium.domain.ranking import POINTS_DECIMALS, Entry, movement, rank
 from podium.domain.rollup import GroupTotals, combine, participant_totals, rolled_up
 from podium.domain.roster import Group, Participant, Roster
 from podium.domain.scoring import MetricValue, participant_values, relative_points, value_points
@@ -63,6 +64,25 @@ class Standing:
     reached_at: datetime | None
     movement: int | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "rank": self.rank,
+            "id": self.id,
+            "name": self.name,
+            "points": round(self.points, POINTS_DECIMALS),
+            "metrics": {
+                key: {
+                    "value": None if m.value is None else round(m.value, POINTS_DECIMALS),
+                    "points": round(m.points, POINTS_DECIMALS),
+                }
+                for key, m in self.metrics.items()
+            },
+            "movement": self.movement,
+        }
+        if self.level is not Level.PARTICIPANT:
+            row["headcount"] = self.headcount
+        return row
+
 
 @dataclass(frozen=True)
 class Board:
@@ -84,6 +104,24 @@ class Board:
     @property
     def ref(self) -> str:
         return self.kind.value if self.id is None else f"{self.kind.value}:{self.id}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public JSON shape of a board (ARCHITECTURE "Public interfaces"), shared by the API and the CLI."""
+        tz = self.program.tz
+        start, end = self.period.start(tz), self.period.end(tz)
+        return {
+            "program": self.program.id,
+            "board": self.ref,
+            "name": self.name,
+            "period": self.period.key,
+            "period_start": start.isoformat() if start else None,
+            "period_end": end.isoformat() if end else None,
+            "timezone": self.program.timezone,
+            "ranking": self.ranking.value,
+            "ties": self.ties.value,
+            "ties_rule": self.ties.description,
+            "standings": [s.as_dict() for s in self.standings],
+        }
 
     def since(self, previous: Board | None) -> Board:
         """This board with each standing's movement since `previous` (the same board at an earlier moment)."""

@@ -1,0 +1,50 @@
+# The single entry point. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+EXAMPLE := examples/healthcare-sales
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench deploy clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install Podium with its development tools
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install ## Run Podium locally on the demo data (for now: the offline boards of the example)
+	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board program
+	@echo
+	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board division:mid-west
+	@echo
+	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board team:chicago
+
+test: install ## Run every test
+	$(BIN)/pytest
+
+lint: install ## ruff (lint and format check), mypy, cfn-lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## Print the benchmarks' figures
+	$(BIN)/python bench/score.py
+
+deploy: ## Build and deploy to your AWS account (needs the AWS SAM CLI and credentials)
+	sam build && sam deploy --guided
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

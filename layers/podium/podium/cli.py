@@ -1,0 +1,231 @@
+"""The `podium` command line. Each command imports what it needs when it runs, so `podium --help` stays instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from podium.domain.boards import Board, BoardKind
+    from podium.domain.roster import Roster
+
+EXIT_BAD_INPUT = 2
+
+
+class CommandError(Exception):
+    """A mistake in the command's input, reported as one clear message and exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        result: int = args.run(args)
+        return result
+    except CommandError as e:
+        print(f"podium {args.command}: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `podium score ... | head`
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="Podium: success tracking and leaderboards.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    score = sub.add_parser(
+        "score",
+        help="compute a board offline from a program file, a submissions CSV and a roster CSV",
+        description="Compute a board from files with the pure domain: the same numbers the service shows.",
+    )
+    score.add_argument("program", type=Path, help="program file (YAML or JSON)")
+    score.add_argument("submissions", type=Path, help="submissions CSV: id,participant,at[,voids],<metric columns>")
+    score.add_argument("--roster", type=Path, required=True, help="roster CSV: id,name,email,team,division")
+    score.add_argument(
+        "--period",
+        help="period key (2026-W47, 2026-11, 2026-Q4, 2026, all, 2026-11-20); "
+        "default: the program's period of the latest submission",
+    )
+    score.add_argument(
+        "--board",
+        default="program",
+        help="program | participants | division:D | team:T (D and T by id or name; default: program)",
+    )
+    score.add_argument("--since", help="show movement since this ISO-8601 time (the same board then)")
+    score.add_argument("--values", action="store_true", help="show metric values instead of metric points")
+    score.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    score.set_defaults(run=_score)
+    return parser
+
+
+def _score(args: argparse.Namespace) -> int:
+    from podium.domain.boards import BoardKind, compute_scorebook
+    from podium.domain.errors import InvalidInput, InvalidPeriod, UnknownBoard
+    from podium.domain.periods import parse_period, period_of
+    from podium.domain.program import parse_program
+    from podium.domain.records import parse_instant, read_roster_csv, read_submissions_csv
+
+    program_text = _read(args.program)
+    try:
+        program = parse_program(program_text, filename=args.program.name)
+    except InvalidInput as e:
+        raise CommandError(_problems(args.program, e)) from None
+    try:
+        with _open(args.roster) as f:
+            roster = read_roster_csv(f)
+    except InvalidInput as e:
+        raise CommandError(_problems(args.roster, e)) from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{args.roster}: is not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
+    try:
+        with _open(args.submissions) as f:
+            rows = read_submissions_csv(f, program, roster, known_ids=set())
+    except UnicodeDecodeError:
+        raise CommandError(f"{args.submissions}: is not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
+    if rows.problems:
+        raise CommandError(_problems(args.submissions, InvalidInput(rows.problems, "submissions")))
+    if not rows.submissions:
+        raise CommandError(f"{args.submissions}: has no submissions")
+
+    try:
+        if args.period:
+            period = parse_period(args.period, program.week_start)
+        else:
+            latest = max(s.at for s in rows.submissions)
+            period = period_of(latest, program.period, program.tz, program.week_start)
+    except InvalidPeriod as e:
+        raise CommandError(str(e)) from None
+
+    kind_text, _, ref = args.board.partition(":")
+    try:
+        kind = BoardKind(kind_text)
+    except ValueError:
+        raise CommandError(f"--board {args.board!r}: use program, participants, division:D or team:T") from None
+    if kind in (BoardKind.DIVISION, BoardKind.TEAM) and not ref:
+        raise CommandError(f"--board {kind.value} needs a name or id, as in {kind.value}:{_example(kind, roster)}")
+
+    try:
+        board = compute_scorebook(program, roster, rows.submissions, period).board(kind, ref or None)
+        if args.since:
+            since = parse_instant(args.since, program.tz)
+            earlier = [s for s in rows.submissions if s.at < since]
+            board = board.since(compute_scorebook(program, roster, earlier, period).board(kind, ref or None))
+    except UnknownBoard as e:
+        raise CommandError(f"{e}; try {kind.value}:{_example(kind, roster)}") from None
+    except ValueError as e:
+        raise CommandError(f"--since: {e}") from None
+
+    if args.json:
+        print(json.dumps(board.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(render_table(board, show_values=args.values))
+    return 0
+
+
+def render_table(board: Board, *, show_values: bool = False) -> str:
+    """A board as an aligned text table with a heading that states the period, the ranking and the tie rule."""
+    from podium.domain.boards import BoardKind, Level
+
+    program = board.program
+    window = ""
+    first, end = board.period.first_day, board.period.end_day
+    if first and end:
+        last = end - timedelta(days=1)
+        window = f" ({first:%a %d %b %Y} – {last:%a %d %b %Y}, {program.timezone})"
+    title = {
+        BoardKind.PROGRAM: "program board",
+        BoardKind.PARTICIPANTS: "everyone",
+        BoardKind.DIVISION: f"division {board.name}",
+        BoardKind.TEAM: f"team {board.name}",
+    }[board.kind]
+    if program.ranking.value == "position":
+        rule = "Ranking: position — each metric ranks everyone; the lowest sum of ranks wins."
+    else:
+        rule = "Ranking: points — the highest total wins."
+    lines = [
+        f"{program.name} · {title} · period {board.period.key}{window}",
+        f"{rule} Ties: {board.ties.value} — {board.ties.description}.",
+        "Metric columns show " + ("values." if show_values else "points."),
+        "",
+    ]
+    has_groups = any(s.level is not Level.PARTICIPANT for s in board.standings)
+    header = ["Rank", "Name"] + (["People"] if has_groups else []) + ["Points"]
+    header += [m.key for m in program.metrics]
+    if any(s.movement is not None for s in board.standings):
+        header.append("Move")
+    table = [header]
+    for s in board.standings:
+        row = [str(s.rank), s.name]
+        if has_groups:
+            row.append(str(s.headcount) if s.level is not Level.PARTICIPANT else "")
+        row.append(_fmt(s.points))
+        for m in program.metrics:
+            score = s.metrics[m.key]
+            row.append(_fmt(score.value) if show_values else _fmt(score.points))
+        if header[-1] == "Move":
+            row.append(_move(s.movement))
+        table.append(row)
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    left = {1}
+    for r in table:
+        cells = [c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "–"
+    if abs(x - round(x)) < 5e-5:
+        return f"{round(x):,}"
+    return f"{x:,.1f}"
+
+
+def _move(m: int | None) -> str:
+    if m is None:
+        return "new"
+    return "=" if m == 0 else (f"▲{m}" if m > 0 else f"▼{-m}")
+
+
+def _example(kind: BoardKind, roster: Roster) -> str:
+    groups = roster.divisions if kind.value == "division" else roster.teams
+    return ", ".join(sorted(groups)[:4]) or "(none in the roster)"
+
+
+def _problems(path: Path, error: Exception) -> str:
+    from podium.domain.errors import InvalidInput
+
+    if isinstance(error, InvalidInput):
+        shown = error.problems[:20]
+        more = len(error.problems) - len(shown)
+        lines = [f"{path}: {p}" for p in shown]
+        if more:
+            lines.append(f"{path}: … and {more} more")
+        return "\n".join(lines)
+    return f"{path}: {error}"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise CommandError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def _open(path: Path) -> TextIO:
+    try:
+        return path.open(newline="", encoding="utf-8-sig")
+    except OSError as e:
+        raise CommandError(f"{path}: cannot read: {e.strerror}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

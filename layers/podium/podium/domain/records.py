@@ -1,0 +1,217 @@
+"""Reading submissions and rosters from rows (CSV files, form posts, JSON): one set of rules for every source.
+
+Pure: callers hand in rows already read (csv.DictReader over a file, a request body, a JSON list) and get domain
+objects plus every problem found, each located by row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from podium.domain.errors import InvalidInput, Problem
+from podium.domain.program import MAX_ABS_NUMBER, Program
+from podium.domain.roster import Participant, Roster, build_roster
+from podium.domain.submissions import Submission
+
+SUBMISSION_FIXED_COLUMNS = ("id", "participant", "at", "voids")
+ROSTER_COLUMNS = ("id", "name", "email", "team", "division")
+MAX_ID_LENGTH = 128
+
+
+def parse_number(text: object) -> float:
+    """A finite number within ±MAX_ABS_NUMBER, from a JSON number or text such as `12`, `-3.5`, `1e3`."""
+    if isinstance(text, bool):
+        raise ValueError("must be a number, not true/false")
+    if isinstance(text, int | float):
+        number = float(text)
+    elif isinstance(text, str):
+        cleaned = text.strip()
+        try:
+            number = float(cleaned)
+        except ValueError:
+            raise ValueError(f"{cleaned!r} is not a number") from None
+    else:
+        raise ValueError(f"must be a number, not {type(text).__name__}")
+    if not math.isfinite(number) or abs(number) > MAX_ABS_NUMBER:
+        raise ValueError(f"must be a finite number between -{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}")
+    return number
+
+
+def parse_instant(text: str, tz: ZoneInfo) -> datetime:
+    """An ISO-8601 time. Without an offset it is read in the program's time zone; a bare date is its midnight."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise ValueError("is empty")
+    try:
+        parsed = datetime.fromisoformat(cleaned.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"{cleaned!r} is not an ISO-8601 time such as 2026-11-24T09:30:00Z") from None
+    if len(cleaned) == 10:  # a bare date
+        parsed = datetime.combine(parsed.date(), time(0))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+@dataclass
+class SubmissionRows:
+    """What a batch of submission rows turned into: the good ones, and a problem list for the rest."""
+
+    submissions: list[Submission] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rejected_rows: set[int] = field(default_factory=set)
+
+
+def read_submission_rows(
+    rows: Iterable[Mapping[str, object]],
+    program: Program,
+    roster: Roster,
+    *,
+    now: datetime | None = None,
+    known_ids: set[str] | None = None,
+    first_row: int = 2,
+) -> SubmissionRows:
+    """Check and convert submission rows: `id, participant, at, voids` and one field per metric.
+
+    A row with any problem is rejected whole (never half-read); the others are kept. Empty cells mean "no value".
+    Rows number from `first_row` (2 for a CSV file whose line 1 is the header). Without `now`, `at` is required.
+    With `known_ids`, a row may void only an id in it or an earlier row of this batch.
+    """
+    out = SubmissionRows()
+    tz = program.tz
+    metrics = set(program.metric_keys)
+    seen_ids: set[str] = set()
+    for number, row in enumerate(rows, start=first_row):
+        where = f"row {number}"
+        problems: list[Problem] = []
+        for column in row:
+            if column is None:
+                problems.append(Problem(where, "has more cells than the header has columns"))
+            elif column not in SUBMISSION_FIXED_COLUMNS and column not in metrics:
+                problems.append(Problem(f"{where}, column {column!r}", f"is not a metric of program {program.id!r}"))
+
+        sid = _text(row.get("id")) or f"row-{number}"
+        if len(sid) > MAX_ID_LENGTH:
+            problems.append(Problem(f"{where}, column 'id'", f"is longer than {MAX_ID_LENGTH} characters"))
+        elif sid in seen_ids:
+            problems.append(Problem(f"{where}, column 'id'", f"{sid!r} appears twice in this batch"))
+
+        participant = _text(row.get("participant"))
+        if not participant:
+            problems.append(Problem(f"{where}, column 'participant'", "is required"))
+        elif participant not in roster.participants:
+            problems.append(Problem(f"{where}, column 'participant'", f"{participant!r} is not on the roster"))
+
+        at_text = _text(row.get("at"))
+        at: datetime | None = now
+        if at_text:
+            try:
+                at = parse_instant(at_text, tz)
+            except ValueError as e:
+                problems.append(Problem(f"{where}, column 'at'", str(e)))
+        elif now is None:
+            problems.append(Problem(f"{where}, column 'at'", "is required"))
+
+        values: dict[str, float] = {}
+        for key in program.metric_keys:
+            raw = row.get(key)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            try:
+                values[key] = parse_number(raw)
+            except ValueError as e:
+                problems.append(Problem(f"{where}, column {key!r}", str(e)))
+
+        voids = _text(row.get("voids")) or None
+        if voids and known_ids is not None and voids not in known_ids and voids not in seen_ids:
+            problems.append(Problem(f"{where}, column 'voids'", f"{voids!r} is not an earlier submission"))
+        if not values and not voids and not problems:
+            problems.append(Problem(where, "has no metric values and voids nothing"))
+
+        if problems or at is None or not participant:
+            out.problems.extend(problems)
+            out.rejected_rows.add(number)
+            continue
+        seen_ids.add(sid)
+        out.submissions.append(Submission(id=sid, participant=participant, at=at, values=values, voids=voids))
+    return out
+
+
+def read_submissions_csv(
+    lines: Iterable[str],
+    program: Program,
+    roster: Roster,
+    *,
+    now: datetime | None = None,
+    known_ids: set[str] | None = None,
+) -> SubmissionRows:
+    """Submission rows from CSV text: a header line naming `participant`, `at` and metric columns."""
+    reader = csv.DictReader(_without_bom(lines))
+    header = reader.fieldnames or []
+    if "participant" not in header:
+        return SubmissionRows(problems=[Problem("row 1", "the header must name a 'participant' column")])
+    # An unknown column is most likely a misspelt metric: taking the rows without it would lose its values.
+    unknown = [c for c in header if c not in SUBMISSION_FIXED_COLUMNS and c not in program.metric_keys]
+    if unknown:
+        return SubmissionRows(
+            problems=[
+                Problem(f"row 1, column {c!r}", f"is not a metric of program {program.id!r}; no row was read")
+                for c in unknown
+            ]
+        )
+    return read_submission_rows(reader, program, roster, now=now, known_ids=known_ids)
+
+
+def read_roster_csv(lines: Iterable[str]) -> Roster:
+    """A roster from CSV text with the columns id,name,email,team,division (email, team, division may be empty)."""
+    reader = csv.DictReader(_without_bom(lines))
+    header = reader.fieldnames or []
+    missing = [c for c in ("id", "name") if c not in header]
+    if missing:
+        raise InvalidInput([Problem("row 1", f"the header must name the columns {', '.join(missing)}")], "roster")
+    problems: list[Problem] = []
+    people: list[Participant] = []
+    for number, row in enumerate(reader, start=2):
+        unknown = [c for c in row if c is None or c not in (*ROSTER_COLUMNS, "active")]
+        for column in unknown:
+            label = "an extra cell" if column is None else f"column {column!r}"
+            problems.append(Problem(f"row {number}", f"{label} is not a roster column ({', '.join(ROSTER_COLUMNS)})"))
+        pid = _text(row.get("id"))
+        name = _text(row.get("name"))
+        if not pid:
+            problems.append(Problem(f"row {number}, column 'id'", "is required"))
+            continue
+        people.append(
+            Participant(
+                id=pid,
+                name=name or pid,
+                email=_text(row.get("email")),
+                team=_text(row.get("team")) or None,
+                division=_text(row.get("division")) or None,
+                active=_text(row.get("active")).lower() not in ("false", "no", "0"),
+            )
+        )
+    if problems:
+        raise InvalidInput(problems, "roster")
+    return build_roster(people)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    # Spreadsheets often save UTF-8 with a byte-order mark, which would otherwise become part of the first column.
+    it = iter(lines)
+    first = next(it, None)
+    if first is None:
+        return
+    yield first.removeprefix("\ufeff")
+    yield from it

@@ -1,0 +1,34 @@
+"""Rosters: teams and divisions derived from participants, and the mistakes that are refused."""
+
+import pytest
+
+from podium.domain.errors import InvalidInput
+from podium.domain.roster import Participant, build_roster, slug
+
+
+def test_teams_and_divisions_get_ids_from_their_names():
+    r = build_roster([Participant("a", "A", team="New York", division="North East")])
+    assert slug("South East") == "south-east"
+    assert r.teams["new-york"].parent == "north-east"
+    assert r.divisions["north-east"].name == "North East"
+
+
+def test_a_team_in_two_divisions_is_refused():
+    with pytest.raises(InvalidInput) as caught:
+        build_roster([Participant("a", "A", team="Red", division="X"), Participant("b", "B", team="Red", division="Y")])
+    assert "a team sits in one division" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("people", "message"),
+    [
+        ([Participant("a", "A"), Participant("a", "A2")], "appears twice"),
+        ([Participant("bad id", "A")], "id must be"),
+        ([Participant("a", "A", division="D")], "has a division but no team"),
+        ([Participant("a", "A", team="!!!")], "has no letters or digits"),
+    ],
+)
+def test_roster_mistakes_are_named(people, message):
+    with pytest.raises(InvalidInput) as caught:
+        build_roster(people)
+    assert message in str(caught.value)
