@@ -1,8 +1,8 @@
 """Boards: rollup to teams and divisions, the drill-down, position ranking and movement."""
 
 import pytest
-from conftest import Log, metric_points, metric_values, points, program, ranks, roster
 
+from conftest import Log, metric_points, metric_values, points, program, ranks, roster
 from podium.domain.boards import compute_scorebook
 from podium.domain.errors import UnknownBoard
 from podium.domain.periods import parse_period
@@ -37,7 +37,9 @@ def test_mean_over_headcount_counts_silent_members_and_contributors_does_not():
     log = Log()
     log.add("s0", {"h": 10, "c": 10})
     log.add("s1", {"h": 30, "c": 30})
-    prog = program({"key": "h", "team_rollup": "mean"}, {"key": "c", "team_rollup": "mean", "mean_over": "contributors"})
+    prog = program(
+        {"key": "h", "team_rollup": "mean"}, {"key": "c", "team_rollup": "mean", "mean_over": "contributors"}
+    )
     east = book(prog, SMALL_AND_LARGE, log).board("division", "east")
     assert metric_points(east, "h")["small"] == 10.0  # 40 / 4 members
     assert metric_points(east, "c")["small"] == 20.0  # 40 / 2 contributors

@@ -150,13 +150,34 @@ def test_every_mistake_is_reported_at_once_with_its_path():
         ({"id": "p", "metrics": []}, "metrics: must be a list of at least one metric"),
         ({"metrics": [{"key": "a"}]}, "id: is required"),
         ({"id": "p", "metrics": ["calls"]}, "metrics[0]: must be a mapping"),
-        ({"id": "p", "metrics": [{"key": "a", "points": {"cap": float("nan")}}]}, "metrics[0].points.cap: must be a finite"),
-        ({"id": "p", "metrics": [{"key": "a", "points": {"per_unit": 1e300}}]}, "metrics[0].points.per_unit: must be a finite"),
-        ({"id": "p", "metrics": [{"key": "a", "points": {"per_unit": True}}]}, "metrics[0].points.per_unit: must be a number"),
-        ({"id": "p", "metrics": [{"key": "a", "points": {"target": 5, "per_unit": 2}}]}, "metrics[0].points.per_unit: use either"),
-        ({"id": "p", "metrics": [{"key": "a", "points": {"target_points": 5}}]}, "metrics[0].points.target_points: needs a target"),
-        ({"id": "p", "metrics": [{"key": "a", "points": {"target_overrides": {"x": 1}}}]}, "target_overrides: needs a target"),
-        ({"id": "p", "metrics": [{"key": "a", "points": {"target": 5, "target_overrides": {"x": -1}}}]}, "target_overrides.x: must be > 0"),
+        (
+            {"id": "p", "metrics": [{"key": "a", "points": {"cap": float("nan")}}]},
+            "metrics[0].points.cap: must be a finite",
+        ),
+        (
+            {"id": "p", "metrics": [{"key": "a", "points": {"per_unit": 1e300}}]},
+            "metrics[0].points.per_unit: must be a finite",
+        ),
+        (
+            {"id": "p", "metrics": [{"key": "a", "points": {"per_unit": True}}]},
+            "metrics[0].points.per_unit: must be a number",
+        ),
+        (
+            {"id": "p", "metrics": [{"key": "a", "points": {"target": 5, "per_unit": 2}}]},
+            "metrics[0].points.per_unit: use either",
+        ),
+        (
+            {"id": "p", "metrics": [{"key": "a", "points": {"target_points": 5}}]},
+            "metrics[0].points.target_points: needs a target",
+        ),
+        (
+            {"id": "p", "metrics": [{"key": "a", "points": {"target_overrides": {"x": 1}}}]},
+            "target_overrides: needs a target",
+        ),
+        (
+            {"id": "p", "metrics": [{"key": "a", "points": {"target": 5, "target_overrides": {"x": -1}}}]},
+            "target_overrides.x: must be > 0",
+        ),
         ({"id": "p", "metrics": [{"key": "a", "points": 3}]}, "metrics[0].points: must be a mapping"),
         ({"id": "", "metrics": [{"key": "a"}]}, "id: must not be empty"),
     ],

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +47,7 @@ TEAMS = ["Team A", "Team B", "Team C", "Team D"]
 DIVISIONS = ["North", "South"]
 KEYS = ["m0", "m1", "m2"]
 
-FAST = settings(max_examples=60, deadline=None)
+FAST = settings(max_examples=50, deadline=None)
 QUICK = settings(max_examples=100, deadline=None)
 
 
@@ -302,10 +304,10 @@ def check_board_ranks(board: Board) -> None:
         return a < b if lower_wins else a > b
 
     # Best first: scores never get better down the board and ranks never go down.
-    for (a, ra), (b, rb) in zip(zip(scores, (s.rank for s in rows)), zip(scores[1:], (s.rank for s in rows[1:]))):
+    for (s, a), (t, b) in pairwise(zip(rows, scores, strict=True)):
         assert not better(b, a), board.ref
-        assert ra <= rb, board.ref
-    for s, score in zip(rows, scores):
+        assert s.rank <= t.rank, board.ref
+    for s, score in zip(rows, scores, strict=True):
         if board.ties is TieRule.COMPETITION:
             assert s.rank == 1 + sum(better(o, score) for o in scores), (board.ref, s.id)
         elif board.ties is TieRule.DENSE:
@@ -317,12 +319,14 @@ def check_board_ranks(board: Board) -> None:
 
             ahead = sum(
                 better(o_score, score) or (o_score == score and earlier(o.reached_at, s.reached_at))
-                for o, o_score in zip(rows, scores)
+                for o, o_score in zip(rows, scores, strict=True)
             )
             assert s.rank == 1 + ahead, (board.ref, s.id)
-    for (s, a), (t, b) in zip(zip(rows, scores), zip(rows[1:], scores[1:])):
+    for (s, a), (t, b) in pairwise(zip(rows, scores, strict=True)):
         if s.rank == t.rank:
             assert a == b, (board.ref, s.id, t.id)
+            # Equal ranks are listed in a stable order: by name regardless of case, then by id.
+            assert (s.name.casefold(), s.id) < (t.name.casefold(), t.id), (board.ref, s.id, t.id)
 
 
 @FAST
@@ -356,10 +360,13 @@ def test_relative_points_scale_rank_to_100(sc: Scenario) -> None:
         def better(a: float, b: float, order: Order = metric.order) -> bool:
             return a < b if order is Order.ASC else a > b
 
+        # The best ranks first and gets 100 (under first_to_reach only the first of several equal bests).
+        assert max(s.metrics[key].points for s, _ in valued) == pytest.approx(100.0)
         best = max(valued, key=lambda sv: sv[1] if metric.order is Order.DESC else -sv[1])[1]
-        for s, v in valued:
-            if v == best:
-                assert s.metrics[key].points == pytest.approx(100.0)
+        if sc.program.ties is not TieRule.FIRST_TO_REACH:
+            for s, v in valued:
+                if v == best:
+                    assert s.metrics[key].points == pytest.approx(100.0), (s.id, key)
         distinct = len({v for _, v in valued}) == n
         for s, v in valued:
             if sc.program.ties is TieRule.COMPETITION or distinct:
@@ -367,6 +374,10 @@ def test_relative_points_scale_rank_to_100(sc: Scenario) -> None:
                 assert s.metrics[key].points == pytest.approx(100.0 * (n - r + 1) / n), (s.id, key)
             elif sc.program.ties is TieRule.DENSE:
                 r = 1 + len({o for _, o in valued if better(o, v)})
+                assert s.metrics[key].points == pytest.approx(100.0 * (n - r + 1) / n), (s.id, key)
+            else:  # first_to_reach: among equal values, whoever reached the value earlier ranks higher
+                reached = {pid: mv[key].reached_at for pid, mv in book.values.items() if key in mv}
+                r = 1 + sum(better(o, v) or (o == v and reached[t.id] < reached[s.id]) for t, o in valued)
                 assert s.metrics[key].points == pytest.approx(100.0 * (n - r + 1) / n), (s.id, key)
 
 
@@ -407,20 +418,48 @@ def test_position_ranking_scores_each_metric_by_rank_and_lowest_total_wins(sc: S
 # --- 10: periods ------------------------------------------------------------------------------------------------
 
 
+@cache
+def offset_changes(zone: str) -> list[datetime]:
+    """The instants (to the minute) where a zone's UTC offset changed, 1900-2100: DST and the odd historical shift."""
+    tz = ZoneInfo(zone)
+    changes: list[datetime] = []
+    t, stop, day = datetime(1900, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC), timedelta(days=1)
+    offset = t.astimezone(tz).utcoffset()
+    while t < stop:
+        if (next_offset := (t + day).astimezone(tz).utcoffset()) != offset:
+            lo, hi = t, t + day
+            while hi - lo > timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if mid.astimezone(tz).utcoffset() == offset else (lo, mid)
+            changes.append(hi)
+            offset = next_offset
+        t += day
+    return changes
+
+
+@st.composite
+def instants(draw: st.DrawFn, zone: str) -> datetime:
+    """Any aware instant, or one within a day and a bit of an offset change in `zone` (where midnights go odd)."""
+    changes = offset_changes(zone)
+    if changes and draw(st.booleans()):
+        near = draw(st.sampled_from(changes))
+        return near + timedelta(seconds=draw(st.integers(-30 * 3600, 30 * 3600)))
+    return draw(
+        st.datetimes(
+            min_value=datetime(1900, 1, 2),
+            max_value=datetime(2150, 12, 30),
+            timezones=st.sampled_from([UTC, *(ZoneInfo(z) for z in TIMEZONES)]),
+        )
+    )
+
+
 @QUICK
-@given(
-    st.datetimes(
-        min_value=datetime(1900, 1, 2),
-        max_value=datetime(2150, 12, 30),
-        timezones=st.sampled_from([UTC, *(ZoneInfo(z) for z in TIMEZONES)]),
-    ),
-    st.sampled_from(TIMEZONES),
-    st.sampled_from(list(Weekday)),
-)
+@given(st.sampled_from(TIMEZONES), st.sampled_from(list(Weekday)), st.data())
 def test_every_instant_lies_in_its_period_and_the_key_round_trips(
-    instant: datetime, zone: str, week_start: Weekday
+    zone: str, week_start: Weekday, data: st.DataObject
 ) -> None:
     tz = ZoneInfo(zone)
+    instant = data.draw(instants(zone), label="instant")
     for kind in PeriodKind:
         period = period_of(instant, kind, tz, week_start)
         assert period.kind is kind

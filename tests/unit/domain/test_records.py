@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import program, roster
 
+from conftest import program, roster
 from podium.domain.errors import InvalidInput
 from podium.domain.records import parse_instant, parse_number, read_roster_csv, read_submissions_csv
 
@@ -51,11 +51,16 @@ def test_bad_rows_are_rejected_whole_with_row_and_column_and_good_rows_are_kept(
 def test_an_unknown_column_refuses_the_whole_file_as_it_would_lose_values():
     out = read("participant,at,cals\nann,2026-11-24,5\n")
     assert out.submissions == []
-    assert [str(p) for p in out.problems] == ["row 1, column 'cals': is not a metric of program 'test'; no row was read"]
+    assert [str(p) for p in out.problems] == [
+        "row 1, column 'cals': is not a metric of program 'test'; no row was read"
+    ]
 
 
 def test_a_void_must_name_an_earlier_submission_when_the_log_is_known():
-    out = read("id,participant,at,voids,calls\n1,ann,2026-11-24,,5\n2,ann,2026-11-25,1,3\n3,ann,2026-11-25,99,\n", known_ids=set())
+    out = read(
+        "id,participant,at,voids,calls\n1,ann,2026-11-24,,5\n2,ann,2026-11-25,1,3\n3,ann,2026-11-25,99,\n",
+        known_ids=set(),
+    )
     assert [s.id for s in out.submissions] == ["1", "2"]
     assert out.submissions[1].voids == "1"
     assert [str(p) for p in out.problems] == ["row 4, column 'voids': '99' is not an earlier submission"]
@@ -68,7 +73,9 @@ def test_without_at_the_time_defaults_to_now_only_when_given():
 
 
 def test_a_header_without_participant_is_refused():
-    assert [str(p) for p in read("who,calls\nann,1\n").problems] == ["row 1: the header must name a 'participant' column"]
+    assert [str(p) for p in read("who,calls\nann,1\n").problems] == [
+        "row 1: the header must name a 'participant' column"
+    ]
 
 
 def test_a_byte_order_mark_from_a_spreadsheet_is_ignored():
@@ -94,7 +101,9 @@ def test_parse_instant_keeps_offsets_and_reads_bare_times_in_the_program_zone():
 
 
 def test_roster_csv_reads_people_teams_divisions_and_inactive_flags():
-    r = read_roster_csv(io.StringIO("id,name,email,team,division,active\na,Ann,a@x.org,Red,North,\nb,Bob,,Red,North,no\n"))
+    r = read_roster_csv(
+        io.StringIO("id,name,email,team,division,active\na,Ann,a@x.org,Red,North,\nb,Bob,,Red,North,no\n")
+    )
     assert r.participants["a"].email == "a@x.org"
     assert [p.id for p in r.active] == ["a"]
     assert r.teams["red"].parent == "north"

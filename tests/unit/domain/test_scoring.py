@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import MONDAY, Log, metric_points, metric_values, program, roster
 
+from conftest import MONDAY, Log, metric_points, metric_values, program, roster
 from podium.domain.boards import compute_scorebook
 from podium.domain.periods import parse_period
 
@@ -101,7 +101,9 @@ def test_per_participant_target_overrides_the_target():
     log = Log()
     log.add("ann", {"rev": 10_000})
     log.add("bob", {"rev": 10_000})
-    prog = program({"key": "rev", "points": {"target": 40_000, "target_points": 100, "target_overrides": {"ann": 10_000}}})
+    prog = program(
+        {"key": "rev", "points": {"target": 40_000, "target_points": 100, "target_overrides": {"ann": 10_000}}}
+    )
     assert metric_points(board_of(prog, people, log), "rev") == {"ann": 100.0, "bob": 25.0}
 
 
@@ -124,7 +126,12 @@ def test_relative_asc_ranks_the_lowest_first_and_applies_weight_and_cap():
     log.add("dee", {"minutes": 12})
     prog = program({"key": "minutes", "method": "relative", "order": "asc", "points": {"per_unit": 2, "cap": 180}})
     # N = 4: bob rank 1 -> 100*4/4*2 = 200 capped to 180; cy and dee share rank 2 -> 150; ann rank 4 -> 50.
-    assert metric_points(board_of(prog, people, log), "minutes") == {"bob": 180.0, "cy": 150.0, "dee": 150.0, "ann": 50.0}
+    assert metric_points(board_of(prog, people, log), "minutes") == {
+        "bob": 180.0,
+        "cy": 150.0,
+        "dee": 150.0,
+        "ann": 50.0,
+    }
 
 
 def test_relative_with_dense_ties_does_not_skip_ranks():
