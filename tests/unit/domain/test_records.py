@@ -113,7 +113,7 @@ def test_roster_csv_problems_name_row_and_column():
     with pytest.raises(InvalidInput) as caught:
         read_roster_csv(io.StringIO("id,name,colour\n,Ann,red\n"))
     text = str(caught.value)
-    assert "row 2: column 'colour' is not a roster column" in text
+    assert "row 2, column 'colour': is not a roster column" in text
     assert "row 2, column 'id': is required" in text
     with pytest.raises(InvalidInput, match="must name the columns id"):
         read_roster_csv(io.StringIO("who,name\n"))

@@ -11,9 +11,26 @@ class Problem:
 
     path: str
     message: str
+    row: int | None = None  # for rows of a batch: which row, and which column or field
+    field: str | None = None
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+    @classmethod
+    def in_row(cls, row: int, field: str | None, message: str, noun: str = "column") -> Problem:
+        path = f"row {row}" if field is None else f"row {row}, {noun} {field!r}"
+        return cls(path, message, row, field)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"reason": self.message}
+        if self.row is not None:
+            out["row"] = self.row
+        if self.field is not None:
+            out["field"] = self.field
+        elif self.row is None and self.path:
+            out["field"] = self.path
+        return out
 
 
 class PodiumError(Exception):
@@ -51,3 +68,39 @@ class InvalidPeriod(PodiumError):
 
 class UnknownBoard(PodiumError):
     code = "unknown_board"
+
+
+class BadRequest(PodiumError):
+    """The request itself cannot be read (malformed JSON, an empty body, a wrong type)."""
+
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        if code:
+            self.code = code
+
+
+class Unauthenticated(PodiumError):
+    code = "unauthenticated"
+
+
+class Forbidden(PodiumError):
+    code = "forbidden"
+
+
+class NotFound(PodiumError):
+    code = "not_found"
+
+
+class Conflict(PodiumError):
+    code = "conflict"
+
+
+class PayloadTooLarge(PodiumError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(PodiumError):
+    code = "unsupported_media_type"

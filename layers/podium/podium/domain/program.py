@@ -18,6 +18,9 @@ from podium.domain.errors import InvalidProgram, Problem
 
 PROGRAM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Names used by submission rows and score forms beside metric columns, so no metric may take them.
+RESERVED_KEYS = frozenset({"id", "participant", "at", "voids", "values", "token", "return_to", "reason"})
+DEFAULT_BACKDATE_DAYS = 35
 E = TypeVar("E", bound=StrEnum)
 
 # Bound on any single value or weight, so sums of thousands of them stay finite and exact enough.
@@ -132,6 +135,12 @@ class Program:
     week_start: Weekday = Weekday.MONDAY
     ties: TieRule = TieRule.COMPETITION
     ranking: Ranking = Ranking.POINTS
+    # How far back a submission's `at` may be, in days; older scores are refused at ingestion.
+    backdate_days: int = DEFAULT_BACKDATE_DAYS
+    # URL prefixes a score form may redirect to after posting (`return_to`); none means a thank-you page.
+    return_to: tuple[str, ...] = ()
+    # Whether people may add themselves to the roster (leadership is collective: others may join).
+    open_to_join: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -182,7 +191,20 @@ def program_from_dict(data: Any) -> Program:
     r.no_unknown(
         data,
         "",
-        {"id", "name", "timezone", "period", "week_start", "ties", "ranking", "metrics", "description"},
+        {
+            "id",
+            "name",
+            "description",
+            "timezone",
+            "period",
+            "week_start",
+            "ties",
+            "ranking",
+            "metrics",
+            "backdate_days",
+            "return_to",
+            "open_to_join",
+        },
     )
     pid = r.string(data, "id", "", required=True, pattern=PROGRAM_ID, pattern_hint="lowercase letters, digits and -")
     name = r.string(data, "name", "", default=pid or "")
@@ -196,6 +218,15 @@ def program_from_dict(data: Any) -> Program:
     week_start = r.choice(data, "week_start", "", Weekday, Weekday.MONDAY)
     ties = r.choice(data, "ties", "", TieRule, TieRule.COMPETITION)
     ranking = r.choice(data, "ranking", "", Ranking, Ranking.POINTS)
+    backdate = r.number(data, "backdate_days", "", default=DEFAULT_BACKDATE_DAYS, minimum=0.0)
+    if backdate is not None and (backdate != int(backdate) or backdate > 3660):
+        r.problem("backdate_days", "must be a whole number of days from 0 to 3660")
+        backdate = DEFAULT_BACKDATE_DAYS
+    return_to = _url_prefixes(r, data.get("return_to"))
+    open_to_join = data.get("open_to_join", False)
+    if not isinstance(open_to_join, bool):
+        r.problem("open_to_join", "must be true or false")
+        open_to_join = False
 
     metrics: list[Metric] = []
     raw_metrics = data.get("metrics")
@@ -225,7 +256,22 @@ def program_from_dict(data: Any) -> Program:
         week_start=week_start,
         ties=ties,
         ranking=ranking,
+        backdate_days=int(backdate if backdate is not None else DEFAULT_BACKDATE_DAYS),
+        return_to=return_to,
+        open_to_join=open_to_join,
     )
+
+
+def _url_prefixes(r: _Reader, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(u, str) for u in raw):
+        r.problem("return_to", "must be a list of URL prefixes such as https://intranet.example.com/")
+        return ()
+    for i, url in enumerate(raw):
+        if not re.match(r"^https?://[^/\s]+/", url):
+            r.problem(f"return_to[{i}]", f"{url!r} must start with http:// or https://, a host name and a /")
+    return tuple(raw)
 
 
 def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
@@ -240,6 +286,8 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
     key = r.string(
         raw, "key", path, required=True, pattern=METRIC_KEY, pattern_hint="a lowercase letter, then a-z, 0-9 or _"
     )
+    if key in RESERVED_KEYS:
+        r.problem(_join(path, "key"), f"{key!r} is reserved for submission fields; choose another key")
     label = r.string(raw, "label", path, default=key or "")
     aggregate = r.choice(raw, "period_aggregate", path, PeriodAggregate, PeriodAggregate.SUM)
     order = r.choice(raw, "order", path, Order, Order.DESC)

@@ -75,37 +75,45 @@ def read_submission_rows(
     now: datetime | None = None,
     known_ids: set[str] | None = None,
     first_row: int = 2,
+    noun: str = "column",
+    window: tuple[datetime, datetime] | None = None,
 ) -> SubmissionRows:
     """Check and convert submission rows: `id, participant, at, voids` and one field per metric.
 
     A row with any problem is rejected whole (never half-read); the others are kept. Empty cells mean "no value".
     Rows number from `first_row` (2 for a CSV file whose line 1 is the header). Without `now`, `at` is required.
-    With `known_ids`, a row may void only an id in it or an earlier row of this batch.
+    With `known_ids`, a row may void only an id in it or an earlier row of this batch. With `window`
+    (earliest, latest), `at` must fall inside it.
     """
     out = SubmissionRows()
     tz = program.tz
     metrics = set(program.metric_keys)
     seen_ids: set[str] = set()
     for number, row in enumerate(rows, start=first_row):
-        where = f"row {number}"
         problems: list[Problem] = []
+
+        def bad(field: str | None, message: str, number: int = number, problems: list[Problem] = problems) -> None:
+            problems.append(Problem.in_row(number, field, message, noun))
+
         for column in row:
             if column is None:
-                problems.append(Problem(where, "has more cells than the header has columns"))
+                bad(None, "has more cells than the header has columns")
             elif column not in SUBMISSION_FIXED_COLUMNS and column not in metrics:
-                problems.append(Problem(f"{where}, column {column!r}", f"is not a metric of program {program.id!r}"))
+                bad(column, f"is not a metric of program {program.id!r}")
 
         sid = _text(row.get("id")) or f"row-{number}"
         if len(sid) > MAX_ID_LENGTH:
-            problems.append(Problem(f"{where}, column 'id'", f"is longer than {MAX_ID_LENGTH} characters"))
+            bad("id", f"is longer than {MAX_ID_LENGTH} characters")
         elif sid in seen_ids:
-            problems.append(Problem(f"{where}, column 'id'", f"{sid!r} appears twice in this batch"))
+            bad("id", f"{sid!r} appears twice in this batch")
 
         participant = _text(row.get("participant"))
         if not participant:
-            problems.append(Problem(f"{where}, column 'participant'", "is required"))
+            bad("participant", "is required")
         elif participant not in roster.participants:
-            problems.append(Problem(f"{where}, column 'participant'", f"{participant!r} is not on the roster"))
+            bad("participant", f"{participant!r} is not on the roster")
+        elif not roster.participants[participant].active:
+            bad("participant", f"{participant!r} is no longer active on the roster")
 
         at_text = _text(row.get("at"))
         at: datetime | None = now
@@ -113,9 +121,12 @@ def read_submission_rows(
             try:
                 at = parse_instant(at_text, tz)
             except ValueError as e:
-                problems.append(Problem(f"{where}, column 'at'", str(e)))
+                bad("at", str(e))
+            else:
+                if window is not None and not window[0] <= at <= window[1]:
+                    bad("at", f"must be between {window[0]:%Y-%m-%d %H:%M} and {window[1]:%Y-%m-%d %H:%M} UTC")
         elif now is None:
-            problems.append(Problem(f"{where}, column 'at'", "is required"))
+            bad("at", "is required")
 
         values: dict[str, float] = {}
         for key in program.metric_keys:
@@ -125,13 +136,13 @@ def read_submission_rows(
             try:
                 values[key] = parse_number(raw)
             except ValueError as e:
-                problems.append(Problem(f"{where}, column {key!r}", str(e)))
+                bad(key, str(e))
 
         voids = _text(row.get("voids")) or None
         if voids and known_ids is not None and voids not in known_ids and voids not in seen_ids:
-            problems.append(Problem(f"{where}, column 'voids'", f"{voids!r} is not an earlier submission"))
+            bad("voids", f"{voids!r} is not an earlier submission")
         if not values and not voids and not problems:
-            problems.append(Problem(where, "has no metric values and voids nothing"))
+            bad(None, "has no metric values and voids nothing")
 
         if problems or at is None or not participant:
             out.problems.extend(problems)
@@ -140,6 +151,19 @@ def read_submission_rows(
         seen_ids.add(sid)
         out.submissions.append(Submission(id=sid, participant=participant, at=at, values=values, voids=voids))
     return out
+
+
+def submission_header_problems(header: Iterable[str], program: Program) -> list[Problem]:
+    """Problems with a CSV header: it must name `participant`, and every other column must be known."""
+    columns = list(header)
+    if "participant" not in columns:
+        return [Problem.in_row(1, None, "the header must name a 'participant' column")]
+    # An unknown column is most likely a misspelt metric: taking the rows without it would lose its values.
+    return [
+        Problem.in_row(1, c, f"is not a metric of program {program.id!r}; no row was read")
+        for c in columns
+        if c not in SUBMISSION_FIXED_COLUMNS and c not in program.metric_keys
+    ]
 
 
 def read_submissions_csv(
@@ -151,49 +175,62 @@ def read_submissions_csv(
     known_ids: set[str] | None = None,
 ) -> SubmissionRows:
     """Submission rows from CSV text: a header line naming `participant`, `at` and metric columns."""
-    reader = csv.DictReader(_without_bom(lines))
-    header = reader.fieldnames or []
-    if "participant" not in header:
-        return SubmissionRows(problems=[Problem("row 1", "the header must name a 'participant' column")])
-    # An unknown column is most likely a misspelt metric: taking the rows without it would lose its values.
-    unknown = [c for c in header if c not in SUBMISSION_FIXED_COLUMNS and c not in program.metric_keys]
-    if unknown:
-        return SubmissionRows(
-            problems=[
-                Problem(f"row 1, column {c!r}", f"is not a metric of program {program.id!r}; no row was read")
-                for c in unknown
-            ]
-        )
+    reader = csv.DictReader(without_bom(lines))
+    problems = submission_header_problems(reader.fieldnames or [], program)
+    if problems:
+        return SubmissionRows(problems=problems)
     return read_submission_rows(reader, program, roster, now=now, known_ids=known_ids)
 
 
 def read_roster_csv(lines: Iterable[str]) -> Roster:
     """A roster from CSV text with the columns id,name,email,team,division (email, team, division may be empty)."""
-    reader = csv.DictReader(_without_bom(lines))
+    reader = csv.DictReader(without_bom(lines))
     header = reader.fieldnames or []
     missing = [c for c in ("id", "name") if c not in header]
     if missing:
-        raise InvalidInput([Problem("row 1", f"the header must name the columns {', '.join(missing)}")], "roster")
+        raise InvalidInput(
+            [Problem.in_row(1, None, f"the header must name the columns {', '.join(missing)}")], "roster"
+        )
+    return read_roster_rows(reader, first_row=2)
+
+
+def read_roster_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 1, noun: str = "column") -> Roster:
+    """A roster from rows of id, name, email, team, division and optionally active; every problem at once."""
     problems: list[Problem] = []
     people: list[Participant] = []
-    for number, row in enumerate(reader, start=2):
-        unknown = [c for c in row if c is None or c not in (*ROSTER_COLUMNS, "active")]
-        for column in unknown:
-            label = "an extra cell" if column is None else f"column {column!r}"
-            problems.append(Problem(f"row {number}", f"{label} is not a roster column ({', '.join(ROSTER_COLUMNS)})"))
+    for number, row in enumerate(rows, start=first_row):
+        if not isinstance(row, Mapping):
+            problems.append(Problem.in_row(number, None, "must be an object with id, name, email, team, division"))
+            continue
+        for column in row:
+            if column is None:
+                problems.append(Problem.in_row(number, None, "has more cells than the header has columns"))
+            elif column not in (*ROSTER_COLUMNS, "active"):
+                problems.append(
+                    Problem.in_row(number, str(column), f"is not a roster {noun} ({', '.join(ROSTER_COLUMNS)})", noun)
+                )
+        for column in ROSTER_COLUMNS:
+            value = row.get(column)
+            if value is not None and not isinstance(value, str | int):
+                problems.append(Problem.in_row(number, column, "must be text", noun))
         pid = _text(row.get("id"))
-        name = _text(row.get("name"))
         if not pid:
-            problems.append(Problem(f"row {number}, column 'id'", "is required"))
+            problems.append(Problem.in_row(number, "id", "is required", noun))
+            continue
+        active = row.get("active", True)
+        if isinstance(active, str):
+            active = active.strip().lower() not in ("false", "no", "0")
+        elif not isinstance(active, bool):
+            problems.append(Problem.in_row(number, "active", "must be true or false", noun))
             continue
         people.append(
             Participant(
                 id=pid,
-                name=name or pid,
+                name=_text(row.get("name")) or pid,
                 email=_text(row.get("email")),
                 team=_text(row.get("team")) or None,
                 division=_text(row.get("division")) or None,
-                active=_text(row.get("active")).lower() not in ("false", "no", "0"),
+                active=active,
             )
         )
     if problems:
@@ -207,7 +244,7 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+def without_bom(lines: Iterable[str]) -> Iterator[str]:
     # Spreadsheets often save UTF-8 with a byte-order mark, which would otherwise become part of the first column.
     it = iter(lines)
     first = next(it, None)

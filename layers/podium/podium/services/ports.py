@@ -1,0 +1,104 @@
+"""What the use cases need from the outside world, as protocols. Adapters implement them; tests may pass fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from podium.domain.program import Program, program_from_dict
+from podium.domain.roster import Participant
+from podium.domain.submissions import Submission
+
+
+class Scope(StrEnum):
+    ADMIN = "admin"  # everything in the org, including keys
+    SUBMIT = "submit"  # post submissions and corrections
+    READ = "read"  # programs, rosters and boards
+
+
+@dataclass(frozen=True)
+class Org:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    org: str
+    id: str
+    name: str
+    scopes: frozenset[Scope]
+    secret_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProgramRecord:
+    """A stored program: the validated document as the user wrote it, its version and its public token hashes."""
+
+    org: str
+    id: str
+    document: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    token_hashes: dict[str, str] = field(default_factory=dict)  # scope -> sha256 of the public token's secret
+
+    @property
+    def program(self) -> Program:
+        return program_from_dict(self.document)
+
+    @property
+    def document_json(self) -> str:
+        return json.dumps(self.document, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class StoredSubmission:
+    """A submission as logged: the domain submission plus where it came from. Immutable once written."""
+
+    submission: Submission
+    source: str  # json | form | csv | void
+    received_at: datetime
+    by: str  # the key id or public token that sent it
+    reason: str = ""  # for corrections: why
+
+    def same_content(self, other: StoredSubmission) -> bool:
+        a, b = self.submission, other.submission
+        return (a.participant, a.at, dict(a.values), a.voids) == (b.participant, b.at, dict(b.values), b.voids)
+
+
+class PutOutcome(StrEnum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"  # the same id with the same content was already there: nothing written
+    CONFLICT = "conflict"  # the id is already used by a different submission: nothing written
+
+
+class Store(Protocol):
+    def create_org(self, org: Org) -> bool: ...
+    def get_org(self, org_id: str) -> Org | None: ...
+
+    def put_key(self, key: ApiKey) -> None: ...
+    def get_key(self, org: str, key_id: str) -> ApiKey | None: ...
+    def list_keys(self, org: str) -> list[ApiKey]: ...
+    def revoke_key(self, org: str, key_id: str, at: datetime) -> bool: ...
+
+    def get_program(self, org: str, program_id: str) -> ProgramRecord | None: ...
+    def list_programs(self, org: str) -> list[ProgramRecord]: ...
+    def save_program(self, record: ProgramRecord, previous_version: int | None) -> None: ...
+
+    def list_participants(self, org: str, program_id: str) -> list[Participant]: ...
+    def get_participants(self, org: str, program_id: str, ids: Iterable[str]) -> list[Participant]: ...
+    def save_participants(self, org: str, program_id: str, people: Iterable[Participant], at: datetime) -> None: ...
+
+    def put_submissions(self, org: str, program_id: str, items: Sequence[StoredSubmission]) -> list[PutOutcome]: ...
+    def get_submission(
+        self, org: str, program_id: str, participant: str, submission_id: str
+    ) -> StoredSubmission | None: ...
+    def list_submissions(self, org: str, program_id: str, participant: str) -> list[StoredSubmission]: ...
