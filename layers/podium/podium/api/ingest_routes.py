@@ -114,8 +114,7 @@ def void_submission(program: str, submission: str) -> Response[str]:
         problems.append(Problem("reason", "must be text of at most 500 characters", field="reason"))
     if problems:
         raise InvalidInput(problems, "correction")
-    assert isinstance(participant, str) and isinstance(reason, str)
-    result = ingest.void(store(), who, program, submission, participant.strip(), reason, now())
+    result = ingest.void(store(), who, program, submission, str(participant).strip(), str(reason), now())
     return json_response(200, result.as_dict())
 
 

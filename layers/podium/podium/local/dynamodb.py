@@ -74,7 +74,7 @@ def start(port: int | None = None, data_dir: Path | None = None, jar: Path | Non
             err = process.stderr.read().decode(errors="replace") if process.stderr else ""
             raise RuntimeError(f"DynamoDB Local exited at start: {err.strip()[-500:]}")
         try:
-            urllib.request.urlopen(endpoint, timeout=1)  # noqa: S310 - loopback only
+            urllib.request.urlopen(endpoint, timeout=1)
         except urllib.error.HTTPError:
             return DynamoDBLocal(process, endpoint)  # it answers (400 to a bare GET): ready
         except OSError:

@@ -22,7 +22,7 @@ from podium.services.ports import ApiKey, Org, Scope, Store
 
 ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 KEY_PREFIX = "pdk"
-TOKEN_PREFIX = "pdt"
+TOKEN_PREFIX = "pdt"  # noqa: S105 - a prefix, not a secret
 PUBLIC_SCOPES = (Scope.SUBMIT, Scope.READ)
 
 
