@@ -126,3 +126,24 @@ def test_the_console_script_is_installed():
     )
     assert result.returncode == 0, result.stderr
     assert "team Chicago" in result.stdout
+
+
+def test_a_name_on_a_board_that_takes_none_is_refused(capsys):
+    code, _, err = score(capsys, "--board", "participants:zzz")
+    assert code == 2
+    assert "takes no name" in err
+
+
+def test_unknown_division_suggests_real_ones(capsys):
+    _, _, err = score(capsys, "--board", "division:atlantis")
+    assert "try division:mid-west" in err
+
+
+def test_position_ranking_tables_say_ranks_not_points(capsys, tmp_path):
+    prog = tmp_path / "p.yaml"
+    prog.write_text((EXAMPLE / "program.yaml").read_text().replace("ranking: points", "ranking: position"))
+    code = main(["score", str(prog), *FILES[1:], "--board", "division:mid-west"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Metric columns show ranks (1 = best)." in out
+    assert "Rank sum" in out

@@ -87,7 +87,8 @@ def _score(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.roster}: is not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
     try:
         with _open(args.submissions) as f:
-            rows = read_submissions_csv(f, program, roster, known_ids=set())
+            # An old log may name people deactivated since: boards leave them out, reading keeps them.
+            rows = read_submissions_csv(f, program, roster, known_ids=set(), reject_inactive=False)
     except UnicodeDecodeError:
         raise CommandError(f"{args.submissions}: is not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
     if rows.problems:
@@ -110,18 +111,23 @@ def _score(args: argparse.Namespace) -> int:
     except ValueError:
         raise CommandError(f"--board {args.board!r}: use program, participants, division:D or team:T") from None
     if kind in (BoardKind.DIVISION, BoardKind.TEAM) and not ref:
-        raise CommandError(f"--board {kind.value} needs a name or id, as in {kind.value}:{_example(kind, roster)}")
+        raise CommandError(f"--board {kind.value} needs a name or id: {_examples(kind, roster)}")
+    if kind in (BoardKind.PROGRAM, BoardKind.PARTICIPANTS) and ref:
+        raise CommandError(f"--board {kind.value} takes no name (use division:D or team:T for a group)")
+    since = None
+    if args.since:
+        try:
+            since = parse_instant(args.since, program.tz)
+        except ValueError as e:
+            raise CommandError(f"--since: {e}") from None
 
     try:
         board = compute_scorebook(program, roster, rows.submissions, period).board(kind, ref or None)
-        if args.since:
-            since = parse_instant(args.since, program.tz)
-            earlier = [s for s in rows.submissions if s.at < since]
-            board = board.since(compute_scorebook(program, roster, earlier, period).board(kind, ref or None))
     except UnknownBoard as e:
-        raise CommandError(f"{e}; try {kind.value}:{_example(kind, roster)}") from None
-    except ValueError as e:
-        raise CommandError(f"--since: {e}") from None
+        raise CommandError(f"{e}; {_examples(kind, roster)}") from None
+    if since is not None:
+        earlier = [s for s in rows.submissions if s.at < since]
+        board = board.since(compute_scorebook(program, roster, earlier, period).board(kind, ref or None))
 
     if args.json:
         print(json.dumps(board.as_dict(), indent=2, ensure_ascii=False))
@@ -146,18 +152,21 @@ def render_table(board: Board, *, show_values: bool = False) -> str:
         BoardKind.DIVISION: f"division {board.name}",
         BoardKind.TEAM: f"team {board.name}",
     }[board.kind]
-    if program.ranking.value == "position":
+    position = program.ranking.value == "position"
+    if position:
         rule = "Ranking: position — each metric ranks everyone; the lowest sum of ranks wins."
+        shown = "values." if show_values else "ranks (1 = best)."
     else:
         rule = "Ranking: points — the highest total wins."
+        shown = "values." if show_values else "points."
     lines = [
         f"{program.name} · {title} · period {board.period.key}{window}",
         f"{rule} Ties: {board.ties.value} — {board.ties.description}.",
-        "Metric columns show " + ("values." if show_values else "points."),
+        f"Metric columns show {shown}",
         "",
     ]
     has_groups = any(s.level is not Level.PARTICIPANT for s in board.standings)
-    header = ["Rank", "Name"] + (["People"] if has_groups else []) + ["Points"]
+    header = ["Rank", "Name"] + (["People"] if has_groups else []) + ["Rank sum" if position else "Points"]
     header += [m.key for m in program.metrics]
     if any(s.movement is not None for s in board.standings):
         header.append("Move")
@@ -195,9 +204,13 @@ def _move(m: int | None) -> str:
     return "=" if m == 0 else (f"▲{m}" if m > 0 else f"▼{-m}")
 
 
-def _example(kind: BoardKind, roster: Roster) -> str:
+def _examples(kind: BoardKind, roster: Roster) -> str:
     groups = roster.divisions if kind.value == "division" else roster.teams
-    return ", ".join(sorted(groups)[:4]) or "(none in the roster)"
+    if not groups:
+        return f"this roster has no {kind.value}s"
+    names = sorted(groups)
+    more = f" (and {len(names) - 4} more)" if len(names) > 4 else ""
+    return "try " + ", ".join(f"{kind.value}:{n}" for n in names[:4]) + more
 
 
 def _problems(path: Path, error: Exception) -> str:

@@ -174,3 +174,13 @@ def test_board_json_shape_states_period_ties_and_ranking():
     first = data["standings"][0]
     assert set(first) >= {"rank", "id", "name", "points", "metrics", "movement", "headcount"}
     assert first["metrics"]["calls"] == {"value": 5.0, "points": 5.0}
+
+
+def test_first_to_reach_counts_when_the_points_were_reached_not_later_values_past_a_cap():
+    people = roster(("a", None, None), ("b", None, None))
+    log = Log()
+    log.add("a", {"calls": 10}, hours=1)
+    log.add("b", {"calls": 10}, hours=2)
+    log.add("a", {"calls": 5}, hours=3)  # past the cap: a's points stay 10, reached at hour 1
+    prog = program({"key": "calls", "points": {"cap": 10}}, ties="first_to_reach")
+    assert ranks(book(prog, people, log).board("participants")) == [(1, "a"), (2, "b")]

@@ -112,8 +112,56 @@ def test_roster_csv_reads_people_teams_divisions_and_inactive_flags():
 def test_roster_csv_problems_name_row_and_column():
     with pytest.raises(InvalidInput) as caught:
         read_roster_csv(io.StringIO("id,name,colour\n,Ann,red\n"))
-    text = str(caught.value)
-    assert "row 2, column 'colour': is not a roster column" in text
-    assert "row 2, column 'id': is required" in text
-    with pytest.raises(InvalidInput, match="must name the columns id"):
+    assert [str(p) for p in caught.value.problems] == [
+        "row 1, column 'colour': is not a roster column (id, name, email, team, division, active)"
+    ]
+    with pytest.raises(InvalidInput) as caught:
+        read_roster_csv(io.StringIO("id,name\n,Ann\n"))
+    assert [str(p) for p in caught.value.problems] == ["row 2, column 'id': is required"]
+    with pytest.raises(InvalidInput, match="must name the column"):
         read_roster_csv(io.StringIO("who,name\n"))
+
+
+def test_a_repeated_header_column_is_refused_rather_than_losing_one_of_them():
+    out = read("participant,at,calls,calls\nann,2026-11-24,5,7\n")
+    assert out.submissions == []
+    assert [str(p) for p in out.problems] == ["row 1, column 'calls': appears twice in the header"]
+
+
+def test_rows_are_numbered_as_in_the_spreadsheet_across_blank_lines():
+    out = read("participant,at,calls\n\n\nann,2026-11-24,x\n")
+    assert [str(p) for p in out.problems] == ["row 4, column 'calls': 'x' is not a number"]
+
+
+def test_a_cell_too_large_for_csv_is_a_located_problem_not_a_crash():
+    out = read("participant,at,calls\nann,2026-11-24,1\nann,2026-11-24," + "1" * 200_000 + "\n")
+    assert len(out.submissions) == 1
+    assert out.problems[0].row == 3
+    assert "cannot be read as CSV" in out.problems[0].message
+
+
+def test_huge_integers_and_far_dates_are_refused_with_a_reason():
+    from podium.domain.records import read_submission_rows
+
+    rows = [
+        {"participant": "ann", "at": "2026-11-24", "calls": 10**400},
+        {"participant": "ann", "at": "9999-12-31T12:00:00Z", "calls": 1},
+        {"participant": "ann", "at": "0001-01-01T01:00:00+05:00", "calls": 1},
+    ]
+    out = read_submission_rows(rows, PROG, PEOPLE, first_row=1)
+    assert out.submissions == []
+    assert [p.field for p in out.problems] == ["calls", "at", "at"]
+
+
+def test_active_accepts_only_clear_yes_and_no_values():
+    r = read_roster_csv(io.StringIO("id,name,active\na,A,no\nb,B,\nc,C,Yes\nd,D,0\n"))
+    assert sorted(p.id for p in r.active) == ["b", "c"]
+    with pytest.raises(InvalidInput, match="must be yes, no"):
+        read_roster_csv(io.StringIO("id,name,active\na,A,inactive\n"))
+
+
+def test_reading_an_old_log_offline_keeps_people_who_were_deactivated_since():
+    people = read_roster_csv(io.StringIO("id,name,active\nann,Ann,\nbob,Bob,no\n"))
+    text = "participant,at,calls\nbob,2026-11-24,5\n"
+    assert read_submissions_csv(io.StringIO(text), PROG, people).problems[0].field == "participant"
+    assert len(read_submissions_csv(io.StringIO(text), PROG, people, reject_inactive=False).submissions) == 1

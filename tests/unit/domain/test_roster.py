@@ -32,3 +32,31 @@ def test_roster_mistakes_are_named(people, message):
     with pytest.raises(InvalidInput) as caught:
         build_roster(people)
     assert message in str(caught.value)
+
+
+def test_team_names_in_any_script_keep_distinct_ids():
+    r = build_roster(
+        [
+            Participant("a", "A", team="Москва 1", division="East"),
+            Participant("b", "B", team="Киев 1", division="East"),
+            Participant("c", "C", team="東京"),
+            Participant("d", "D", team="Zürich"),
+            Participant("e", "E", team="Zurich"),
+        ]
+    )
+    assert sorted(r.teams) == sorted(["москва-1", "киев-1", "東京", "zürich", "zurich"])
+
+
+def test_names_that_differ_only_in_case_or_spacing_are_one_team():
+    r = build_roster([Participant("a", "A", team="New  York"), Participant("b", "B", team="new york")])
+    assert list(r.teams) == ["new-york"]
+
+
+def test_different_names_that_would_share_an_id_are_refused():
+    with pytest.raises(InvalidInput, match="would share the id 'south-east'"):
+        build_roster([Participant("a", "A", team="South-East"), Participant("b", "B", team="South East")])
+
+
+def test_an_id_with_a_trailing_newline_is_refused():
+    with pytest.raises(InvalidInput, match="id must be"):
+        build_roster([Participant("a\n", "A")])

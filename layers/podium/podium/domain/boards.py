@@ -69,12 +69,9 @@ class Standing:
             "rank": self.rank,
             "id": self.id,
             "name": self.name,
-            "points": round(self.points, POINTS_DECIMALS),
+            "points": _number(self.points),
             "metrics": {
-                key: {
-                    "value": None if m.value is None else round(m.value, POINTS_DECIMALS),
-                    "points": round(m.points, POINTS_DECIMALS),
-                }
+                key: {"value": None if m.value is None else _number(m.value), "points": _number(m.points)}
                 for key, m in self.metrics.items()
             },
             "movement": self.movement,
@@ -257,6 +254,12 @@ class Scorebook:
 
     def _board(self, kind: BoardKind, board_id: str | None, name: str, nodes: Iterable[_Node]) -> Board:
         position = self.program.ranking is Ranking.POSITION
+        nodes = list(nodes)
+        if position and len({n.level for n in nodes}) > 1:
+            # The program board may show divisions beside teams and people without one: rank them together.
+            mixed = {f"{n.level}:{n.id}": n for n in nodes}
+            self._apply_position_ranks(mixed)
+            nodes = list(mixed.values())
         entries = []
         for n in nodes:
             total = _total(n)
@@ -276,6 +279,11 @@ class Scorebook:
             for r, e in ranked
         )
         return Board(self.program, kind, board_id, name, self.period, standings)
+
+
+def _number(x: float) -> float:
+    # Rounded as ranking compares them; + 0.0 turns -0.0 (a zero times a negative weight) into 0.0.
+    return round(x, POINTS_DECIMALS) + 0.0
 
 
 def _total(node: _Node) -> float:

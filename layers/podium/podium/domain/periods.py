@@ -18,10 +18,12 @@ from podium.domain.errors import InvalidPeriod
 from podium.domain.program import PeriodKind, Weekday
 
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-[Ww](\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
+# Periods outside these years are mistakes, and would overflow date arithmetic near year 1 or 9999.
+MIN_YEAR, MAX_YEAR = 1900, 9000
 
 
 @dataclass(frozen=True, order=True)
@@ -92,7 +94,13 @@ def period_of_day(day: date, kind: PeriodKind, week_start: Weekday = Weekday.MON
 
 def parse_period(key: str, week_start: Weekday = Weekday.MONDAY) -> Period:
     """Parse a period key of any kind; raises InvalidPeriod with a sentence a person can act on."""
-    text = key.strip()
+    period = _parse_period(key.strip(), week_start)
+    if period.first_day is not None and not MIN_YEAR <= period.first_day.year <= MAX_YEAR:
+        raise InvalidPeriod(f"period {key!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return period
+
+
+def _parse_period(text: str, week_start: Weekday) -> Period:
     try:
         if text.lower() == "all":
             return ALL
@@ -106,10 +114,10 @@ def parse_period(key: str, week_start: Weekday = Weekday.MONDAY) -> Period:
             return period_of_day(date(int(m[1]), 3 * int(m[2]) - 2, 1), PeriodKind.QUARTER)
         if m := _YEAR.match(text):
             return period_of_day(date(int(m[1]), 1, 1), PeriodKind.YEAR)
-    except ValueError as e:
-        raise InvalidPeriod(f"period {key!r} is not a real date: {e}") from None
+    except (ValueError, OverflowError) as e:
+        raise InvalidPeriod(f"period {text!r} is not a real date: {e}") from None
     raise InvalidPeriod(
-        f"period {key!r} is not recognised: use 2026-11-27 (day), 2026-W48 (week), 2026-11 (month), "
+        f"period {text!r} is not recognised: use 2026-11-27 (day), 2026-W48 (week), 2026-11 (month), "
         "2026-Q4 (quarter), 2026 (year) or all"
     )
 

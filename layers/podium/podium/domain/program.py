@@ -158,29 +158,65 @@ class Program:
 
 
 def parse_program(text: str | bytes, *, filename: str = "") -> Program:
-    """Parse a program file, YAML or JSON (JSON is YAML, but JSON errors read better from the JSON parser)."""
+    """Parse a program file, YAML or JSON, into a validated Program."""
+    return program_from_dict(decode_program_document(text, filename=filename))
+
+
+def decode_program_document(text: str | bytes, *, filename: str = "", yaml_allowed: bool = True) -> Any:
+    """The data in a program file. JSON is read by the JSON parser (its errors read better); anything else as
+    YAML. A key given twice is a mistake in either, not a silent override."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidProgram([Problem("", "is not UTF-8 text")]) from None
-    stripped = text.lstrip()
-    if filename.endswith(".json") or stripped.startswith(("{", "[")):
+    if filename.endswith(".json") or text.lstrip().startswith(("{", "[")) or not yaml_allowed:
         try:
-            data = json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
         except json.JSONDecodeError as e:
             raise InvalidProgram([Problem(f"line {e.lineno}", f"not valid JSON: {e.msg}")]) from None
-    else:
-        import yaml  # lazy: only program uploads and the command line read YAML
+        except ValueError as e:  # duplicate keys, NaN, or an integer with thousands of digits
+            raise InvalidProgram([Problem("", f"not valid JSON: {e}")]) from None
+    import yaml  # lazy: only program uploads and the command line read YAML
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else ""
-            reason = getattr(e, "problem", None) or str(e)
-            raise InvalidProgram([Problem(where, f"not valid YAML: {reason}")]) from None
-    return program_from_dict(data)
+    try:
+        return yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        reason = getattr(e, "problem", None) or str(e)
+        raise InvalidProgram([Problem(where, f"not valid YAML: {reason}")]) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _unique_key_loader() -> Any:
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def program_from_dict(data: Any) -> Program:
@@ -414,7 +450,7 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.problem(where, f"must be a number, not {type(value).__name__}")
             return default
-        number = float(value)
+        number = math.inf if isinstance(value, int) and abs(value) > MAX_ABS_NUMBER else float(value)
         if not math.isfinite(number) or abs(number) > MAX_ABS_NUMBER:
             self.problem(where, f"must be a finite number between -{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}")
             return default

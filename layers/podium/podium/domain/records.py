@@ -14,6 +14,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from podium.domain.errors import InvalidInput, Problem
+from podium.domain.periods import MAX_YEAR, MIN_YEAR
 from podium.domain.program import MAX_ABS_NUMBER, Program
 from podium.domain.roster import Participant, Roster, build_roster
 from podium.domain.submissions import Submission
@@ -21,6 +22,9 @@ from podium.domain.submissions import Submission
 SUBMISSION_FIXED_COLUMNS = ("id", "participant", "at", "voids")
 # A row whose source could not shape it (a JSON item that is not an object, say) carries its problem here.
 ROW_PROBLEM = "!problem"
+# A row read from a file carries the row number it starts on (blank lines and multi-line cells make it differ
+# from its position among the rows).
+ROW_NUMBER = "!row"
 ROSTER_COLUMNS = ("id", "name", "email", "team", "division")
 MAX_ID_LENGTH = 128
 
@@ -29,14 +33,16 @@ def parse_number(text: object) -> float:
     """A finite number within ±MAX_ABS_NUMBER, from a JSON number or text such as `12`, `-3.5`, `1e3`."""
     if isinstance(text, bool):
         raise ValueError("must be a number, not true/false")
-    if isinstance(text, int | float):
+    if isinstance(text, int) and abs(text) > MAX_ABS_NUMBER:
+        number = math.inf  # an integer too large for a float: refused below, without an OverflowError
+    elif isinstance(text, int | float):
         number = float(text)
     elif isinstance(text, str):
         cleaned = text.strip()
         try:
             number = float(cleaned)
         except ValueError:
-            raise ValueError(f"{cleaned!r} is not a number") from None
+            raise ValueError(f"{cleaned[:40]!r} is not a number") from None
     else:
         raise ValueError(f"must be a number, not {type(text).__name__}")
     if not math.isfinite(number) or abs(number) > MAX_ABS_NUMBER:
@@ -57,6 +63,8 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         parsed = datetime.combine(parsed.date(), time(0))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"{cleaned!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
     return parsed
 
 
@@ -79,19 +87,22 @@ def read_submission_rows(
     first_row: int = 2,
     noun: str = "column",
     window: tuple[datetime, datetime] | None = None,
+    reject_inactive: bool = True,
 ) -> SubmissionRows:
     """Check and convert submission rows: `id, participant, at, voids` and one field per metric.
 
     A row with any problem is rejected whole (never half-read); the others are kept. Empty cells mean "no value".
     Rows number from `first_row` (2 for a CSV file whose line 1 is the header). Without `now`, `at` is required.
     With `known_ids`, a row may void only an id in it or an earlier row of this batch. With `window`
-    (earliest, latest), `at` must fall inside it.
+    (earliest, latest), `at` must fall inside it. New scores for deactivated people are refused; reading an
+    old log offline (`reject_inactive=False`) keeps them, and boards leave inactive people out anyway.
     """
     out = SubmissionRows()
     tz = program.tz
     metrics = set(program.metric_keys)
     seen_ids: set[str] = set()
-    for number, row in enumerate(rows, start=first_row):
+    for index, row in enumerate(rows, start=first_row):
+        number = _row_number(row, index)
         problems: list[Problem] = []
 
         def bad(field: str | None, message: str, number: int = number, problems: list[Problem] = problems) -> None:
@@ -105,10 +116,12 @@ def read_submission_rows(
         for column in row:
             if column is None:
                 bad(None, "has more cells than the header has columns")
-            elif column not in SUBMISSION_FIXED_COLUMNS and column not in metrics:
+            elif column != ROW_NUMBER and column not in SUBMISSION_FIXED_COLUMNS and column not in metrics:
                 bad(column, f"is not a metric of program {program.id!r}")
 
-        sid = _text(row.get("id")) or f"row-{number}"
+        # Without an id, a row is named by its row number, zero-padded so that rows at the same instant keep
+        # their file order (equal times are ordered by id).
+        sid = _text(row.get("id")) or f"row-{number:07d}"
         if len(sid) > MAX_ID_LENGTH:
             bad("id", f"is longer than {MAX_ID_LENGTH} characters")
         elif sid in seen_ids:
@@ -119,7 +132,7 @@ def read_submission_rows(
             bad("participant", "is required")
         elif participant not in roster.participants:
             bad("participant", f"{participant!r} is not on the roster")
-        elif not roster.participants[participant].active:
+        elif reject_inactive and not roster.participants[participant].active:
             bad("participant", f"{participant!r} is no longer active on the roster")
 
         at_text = _text(row.get("at"))
@@ -160,12 +173,61 @@ def read_submission_rows(
     return out
 
 
+class CsvRows:
+    """Rows of a CSV text, as mappings, numbered by the spreadsheet row they start on (the header is row 1).
+
+    A row the csv module cannot read (a cell over its size limit, say) comes through carrying its problem, and
+    reading stops there.
+    """
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._reader = csv.reader(without_bom(lines))
+        self.header: list[str] = []
+        self.error: str | None = None
+        try:
+            self.header = [h.strip() for h in next(self._reader, [])]
+        except csv.Error as e:
+            self.error = f"cannot be read as CSV: {e}"
+
+    def header_problems(self, required: Iterable[str]) -> list[Problem]:
+        if self.error:
+            return [Problem.in_row(1, None, self.error)]
+        missing = [c for c in required if c not in self.header]
+        problems = (
+            [Problem.in_row(1, None, f"the header must name the column(s) {', '.join(missing)}")] if missing else []
+        )
+        seen: set[str] = set()
+        for column in self.header:
+            if column in seen:
+                problems.append(Problem.in_row(1, column, "appears twice in the header"))
+            seen.add(column)
+        return problems
+
+    def __iter__(self) -> Iterator[dict[str, object]]:
+        width = len(self.header)
+        while True:
+            start = self._reader.line_num + 1
+            try:
+                cells = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                yield {ROW_NUMBER: start, ROW_PROBLEM: f"cannot be read as CSV: {e}; nothing after it was read"}
+                return
+            if not cells or all(not c.strip() for c in cells):
+                continue  # a blank line: spreadsheets leave them, and they carry nothing
+            row: dict[str, object] = {ROW_NUMBER: start, **dict(zip(self.header, cells, strict=False))}
+            if len(cells) > width:
+                row[ROW_PROBLEM] = "has more cells than the header has columns"
+            yield row
+
+
 def submission_header_problems(header: Iterable[str], program: Program) -> list[Problem]:
-    """Problems with a CSV header: it must name `participant`, and every other column must be known."""
+    """Problems with a submissions CSV header: it must name `participant`; an unknown column (most likely a
+    misspelt metric, whose values would be lost) refuses the whole file."""
     columns = list(header)
     if "participant" not in columns:
         return [Problem.in_row(1, None, "the header must name a 'participant' column")]
-    # An unknown column is most likely a misspelt metric: taking the rows without it would lose its values.
     return [
         Problem.in_row(1, c, f"is not a metric of program {program.id!r}; no row was read")
         for c in columns
@@ -180,39 +242,44 @@ def read_submissions_csv(
     *,
     now: datetime | None = None,
     known_ids: set[str] | None = None,
+    reject_inactive: bool = True,
 ) -> SubmissionRows:
     """Submission rows from CSV text: a header line naming `participant`, `at` and metric columns."""
-    reader = csv.DictReader(without_bom(lines))
-    problems = submission_header_problems(reader.fieldnames or [], program)
+    rows = CsvRows(lines)
+    problems = rows.header_problems([]) or submission_header_problems(rows.header, program)
     if problems:
         return SubmissionRows(problems=problems)
-    return read_submission_rows(reader, program, roster, now=now, known_ids=known_ids)
+    return read_submission_rows(rows, program, roster, now=now, known_ids=known_ids, reject_inactive=reject_inactive)
 
 
 def read_roster_csv(lines: Iterable[str]) -> Roster:
     """A roster from CSV text with the columns id,name,email,team,division (email, team, division may be empty)."""
-    reader = csv.DictReader(without_bom(lines))
-    header = reader.fieldnames or []
-    missing = [c for c in ("id", "name") if c not in header]
-    if missing:
-        raise InvalidInput(
-            [Problem.in_row(1, None, f"the header must name the columns {', '.join(missing)}")], "roster"
-        )
-    return read_roster_rows(reader, first_row=2)
+    rows = CsvRows(lines)
+    problems = rows.header_problems(["id", "name"])
+    problems += [
+        Problem.in_row(1, c, f"is not a roster column ({', '.join(ROSTER_COLUMNS)}, active)")
+        for c in rows.header
+        if c not in (*ROSTER_COLUMNS, "active")
+    ]
+    if problems:
+        raise InvalidInput(problems, "roster")
+    return read_roster_rows(rows, first_row=2)
 
 
 def read_roster_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 1, noun: str = "column") -> Roster:
     """A roster from rows of id, name, email, team, division and optionally active; every problem at once."""
     problems: list[Problem] = []
     people: list[Participant] = []
-    for number, row in enumerate(rows, start=first_row):
+    for index, row in enumerate(rows, start=first_row):
         if not isinstance(row, Mapping):
-            problems.append(Problem.in_row(number, None, "must be an object with id, name, email, team, division"))
+            problems.append(Problem.in_row(index, None, "must be an object with id, name, email, team, division"))
+            continue
+        number = _row_number(row, index)
+        if ROW_PROBLEM in row:
+            problems.append(Problem.in_row(number, None, str(row[ROW_PROBLEM])))
             continue
         for column in row:
-            if column is None:
-                problems.append(Problem.in_row(number, None, "has more cells than the header has columns"))
-            elif column not in (*ROSTER_COLUMNS, "active"):
+            if column not in (*ROSTER_COLUMNS, "active", ROW_NUMBER):
                 problems.append(
                     Problem.in_row(number, str(column), f"is not a roster {noun} ({', '.join(ROSTER_COLUMNS)})", noun)
                 )
@@ -224,11 +291,9 @@ def read_roster_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 1
         if not pid:
             problems.append(Problem.in_row(number, "id", "is required", noun))
             continue
-        active = row.get("active", True)
-        if isinstance(active, str):
-            active = active.strip().lower() not in ("false", "no", "0")
-        elif not isinstance(active, bool):
-            problems.append(Problem.in_row(number, "active", "must be true or false", noun))
+        active = _flag(row.get("active"))
+        if active is None:
+            problems.append(Problem.in_row(number, "active", "must be yes, no, true, false, 1, 0 or empty", noun))
             continue
         people.append(
             Participant(
@@ -243,6 +308,23 @@ def read_roster_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 1
     if problems:
         raise InvalidInput(problems, "roster")
     return build_roster(people)
+
+
+def _flag(value: object) -> bool | None:
+    """A yes/no cell: empty or absent means yes (active)."""
+    if value is None or isinstance(value, bool):
+        return True if value is None else value
+    text = str(value).strip().lower()
+    if text in ("", "yes", "y", "true", "1"):
+        return True
+    if text in ("no", "n", "false", "0"):
+        return False
+    return None
+
+
+def _row_number(row: Mapping[str, object], default: int) -> int:
+    number = row.get(ROW_NUMBER)
+    return number if isinstance(number, int) else default
 
 
 def _text(value: object) -> str:

@@ -71,7 +71,6 @@ def rolled_up(metric: Metric, totals: MetricTotals | None, headcount: int) -> tu
         return (None, 0.0)
     if metric.team_rollup is TeamRollup.SUM:
         return (totals.value_sum, totals.points_sum)
+    # Contributors are at least 1 here, and headcount is never below contributors.
     denominator = headcount if metric.mean_over is MeanOver.HEADCOUNT else totals.contributors
-    if denominator <= 0:
-        return (None, 0.0)
     return (totals.value_sum / denominator, totals.points_sum / denominator)

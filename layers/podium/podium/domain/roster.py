@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from podium.domain.errors import InvalidInput, Problem
 
-PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+PARTICIPANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")  # use with fullmatch
 
 
 def slug(name: str) -> str:
-    """A stable id for a team or division name: `South East` -> `south-east`."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    """A stable id for a team or division name, in any script: `South East` -> `south-east`, `東京` -> `東京`."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"[\W_]+", "-", folded).strip("-")
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,11 @@ class Participant:
     division: str | None = None
     active: bool = True
 
-    @property
+    @cached_property
     def team_id(self) -> str | None:
         return slug(self.team) if self.team else None
 
-    @property
+    @cached_property
     def division_id(self) -> str | None:
         return slug(self.division) if self.division else None
 
@@ -51,12 +53,20 @@ class Roster:
     teams: dict[str, Group]
     divisions: dict[str, Group]
 
-    @property
+    @cached_property
     def active(self) -> list[Participant]:
         return [p for p in self.participants.values() if p.active]
 
+    @cached_property
+    def _members(self) -> dict[str, list[Participant]]:
+        members: dict[str, list[Participant]] = defaultdict(list)
+        for p in self.active:
+            if p.team_id:
+                members[p.team_id].append(p)
+        return members
+
     def team_members(self, team_id: str) -> list[Participant]:
-        return [p for p in self.active if p.team_id == team_id]
+        return list(self._members.get(team_id, []))
 
     def division_teams(self, division_id: str) -> list[Group]:
         return [t for t in self.teams.values() if t.parent == division_id]
@@ -76,7 +86,7 @@ def build_roster(participants: Iterable[Participant]) -> Roster:
     divisions: dict[str, Group] = {}
     for p in participants:
         where = f"participant {p.id!r}"
-        if not PARTICIPANT_ID.match(p.id):
+        if not PARTICIPANT_ID.fullmatch(p.id):
             problems.append(Problem(where, "id must be 1-128 of A-Z a-z 0-9 . _ @ + -, starting with A-Z a-z 0-9"))
             continue
         if p.id in people:
@@ -88,7 +98,9 @@ def build_roster(participants: Iterable[Participant]) -> Roster:
             problems.append(Problem(where, f"division {p.division!r} has no letters or digits"))
             continue
         if division_id and p.division:
-            divisions.setdefault(division_id, Group(division_id, p.division.strip()))
+            division = divisions.setdefault(division_id, Group(division_id, p.division.strip()))
+            if not _same_name(division.name, p.division):
+                problems.append(Problem(where, _clash("division", division.name, p.division, division_id)))
         if not p.team:
             if p.division:
                 problems.append(Problem(where, "has a division but no team"))
@@ -98,7 +110,9 @@ def build_roster(participants: Iterable[Participant]) -> Roster:
             problems.append(Problem(where, f"team {p.team!r} has no letters or digits"))
             continue
         team = teams.setdefault(team_id, Group(team_id, p.team.strip(), division_id))
-        if team.parent != division_id:
+        if not _same_name(team.name, p.team):
+            problems.append(Problem(where, _clash("team", team.name, p.team, team_id)))
+        elif team.parent != division_id:
             problems.append(
                 Problem(
                     where,
@@ -109,3 +123,12 @@ def build_roster(participants: Iterable[Participant]) -> Roster:
     if problems:
         raise InvalidInput(problems, what="roster")
     return Roster(people, teams, divisions)
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Names that differ only in case or spacing are the same group."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def _clash(kind: str, first: str, second: str, group_id: str) -> str:
+    return f"{kind} {second.strip()!r} and {kind} {first!r} would share the id {group_id!r}: spell them the same way"

@@ -14,7 +14,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from podium.domain.periods import Period, local_day
-from podium.domain.program import Metric, PeriodAggregate, Program
+from podium.domain.program import Method, Metric, PeriodAggregate, Program
+from podium.domain.ranking import POINTS_DECIMALS
 from podium.domain.submissions import Submission
 
 
@@ -49,21 +50,25 @@ def observations_by_metric(program: Program, submissions: Iterable[Submission]) 
 
 def participant_values(program: Program, submissions: Iterable[Submission], period: Period) -> dict[str, MetricValue]:
     """Every metric value a participant has in the period, from their effective submissions in canonical order."""
+    subs = list(submissions)
+    participant = subs[0].participant if subs else ""
     tz = program.tz
     result: dict[str, MetricValue] = {}
-    for key, observations in observations_by_metric(program, submissions).items():
-        value = aggregate_period(program.metric(key), observations, period, tz)
+    for key, observations in observations_by_metric(program, subs).items():
+        value = aggregate_period(program.metric(key), observations, period, tz, participant)
         if value is not None:
             result[key] = value
     return result
 
 
 def aggregate_period(
-    metric: Metric, observations: Sequence[Observation], period: Period, tz: ZoneInfo
+    metric: Metric, observations: Sequence[Observation], period: Period, tz: ZoneInfo, participant_id: str = ""
 ) -> MetricValue | None:
     """Combine a participant's observations of one metric into the period's value, per `period_aggregate`.
 
     Observations must be in canonical (at, id) order. None when the participant has no value in the period.
+    `reached_at` is when the metric's points (its value, for relative metrics) last changed to what they are
+    now: a capped metric reaches its total when it hits the cap, whatever is added after.
     """
     inside: list[Observation] = []
     before: list[Observation] = []
@@ -74,58 +79,57 @@ def aggregate_period(
         elif period.is_before(day):
             before.append(o)
     kind = metric.period_aggregate
-    if kind is PeriodAggregate.IGNORE_PERIOD:
-        running = before + inside
-        if not running:
-            return None
-        return MetricValue(math.fsum(o.value for o in running), _last_nonzero_at(running), len(inside))
-    if not inside:
+    counted = before + inside if kind is PeriodAggregate.IGNORE_PERIOD else inside
+    if not counted:
         return None
-    n = len(inside)
-    values = [o.value for o in inside]
-    if kind is PeriodAggregate.SUM:
-        return MetricValue(math.fsum(values), _last_nonzero_at(inside), n)
-    if kind is PeriodAggregate.LATEST:
-        return MetricValue(values[-1], _start_of_final_run(inside), n)
-    if kind is PeriodAggregate.MIN:
-        best = min(values)
-        return MetricValue(best, next(o.at for o in inside if o.value == best), n)
-    if kind is PeriodAggregate.MAX:
-        best = max(values)
-        return MetricValue(best, next(o.at for o in inside if o.value == best), n)
-    if kind is PeriodAggregate.AVERAGE:
-        return MetricValue(math.fsum(values) / n, _average_reached_at(inside), n)
-    # DIFFERENCE: growth in the period. With nothing before the period, growth is counted from the first
-    # value inside it, so a participant's first report is a baseline, not a gain.
-    baseline = before[-1].value if before else values[0]
-    return MetricValue(values[-1] - baseline, _start_of_final_run(inside), n)
+    series = _running_values(kind, counted, before[-1].value if before else None)
+    final = _final_value(kind, counted, series[-1][1])
 
+    def score(v: float) -> float:
+        # Relative metrics rank on the value itself; others on their points (after target and cap).
+        points = v if metric.method is Method.RELATIVE else value_points(metric, v, participant_id)
+        return round(points, POINTS_DECIMALS)
 
-def _last_nonzero_at(observations: Sequence[Observation]) -> datetime:
-    for o in reversed(observations):
-        if o.value != 0:
-            return o.at
-    return observations[0].at
-
-
-def _start_of_final_run(observations: Sequence[Observation]) -> datetime:
-    final = observations[-1].value
-    at = observations[-1].at
-    for o in reversed(observations):
-        if o.value != final:
+    target = score(final)
+    reached = series[-1][0]
+    for at, v in reversed(series):
+        if score(v) != target:
             break
-        at = o.at
-    return at
+        reached = at
+    return MetricValue(final, reached, len(inside))
 
 
-def _average_reached_at(observations: Sequence[Observation]) -> datetime:
-    at = observations[0].at
-    total = observations[0].value
-    for i, o in enumerate(observations[1:], start=1):
-        if o.value != total / i:
-            at = o.at
+def _running_values(
+    kind: PeriodAggregate, observations: Sequence[Observation], last_before: float | None
+) -> list[tuple[datetime, float]]:
+    """The aggregate after each observation, in order: what the participant's value was at each moment."""
+    series: list[tuple[datetime, float]] = []
+    total = 0.0
+    low = high = observations[0].value
+    baseline = last_before if last_before is not None else observations[0].value
+    for n, o in enumerate(observations, start=1):
         total += o.value
-    return at
+        low, high = min(low, o.value), max(high, o.value)
+        current = {
+            PeriodAggregate.SUM: total,
+            PeriodAggregate.IGNORE_PERIOD: total,
+            PeriodAggregate.LATEST: o.value,
+            PeriodAggregate.MIN: low,
+            PeriodAggregate.MAX: high,
+            PeriodAggregate.AVERAGE: total / n,
+            PeriodAggregate.DIFFERENCE: o.value - baseline,
+        }[kind]
+        series.append((o.at, current))
+    return series
+
+
+def _final_value(kind: PeriodAggregate, observations: Sequence[Observation], running: float) -> float:
+    """The exact final value: sums use fsum, so the result does not depend on float rounding along the way."""
+    if kind in (PeriodAggregate.SUM, PeriodAggregate.IGNORE_PERIOD):
+        return math.fsum(o.value for o in observations)
+    if kind is PeriodAggregate.AVERAGE:
+        return math.fsum(o.value for o in observations) / len(observations)
+    return running
 
 
 def value_points(metric: Metric, value: float | None, participant_id: str) -> float:
