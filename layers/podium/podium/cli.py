@@ -63,7 +63,45 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--values", action="store_true", help="show metric values instead of metric points")
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
     score.set_defaults(run=_score)
+
+    admin = sub.add_parser(
+        "admin",
+        help="organisations and keys, straight on the table",
+        description="Administration on the table named by PODIUM_TABLE, with the standard AWS settings "
+        "(AWS_REGION; AWS_ENDPOINT_URL points at DynamoDB Local).",
+    )
+    admin_sub = admin.add_subparsers(dest="admin_command", metavar="ADMIN_COMMAND", required=True)
+    create_org = admin_sub.add_parser("create-org", help="create an organisation and print its first admin key")
+    create_org.add_argument("org", help="the organisation id: lowercase letters, digits and -")
+    create_org.add_argument("--name", default="", help="display name (default: the id)")
+    create_org.add_argument("--json", action="store_true", help='print {"org": …, "key": …}')
+    create_org.set_defaults(run=_create_org)
     return parser
+
+
+def _create_org(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from podium.adapters.dynamodb import DynamoStore
+    from podium.config import Settings
+    from podium.domain.errors import PodiumError
+    from podium.services.auth import create_org
+
+    try:
+        settings = Settings.from_env()
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+    store = DynamoStore(settings.table, settings.region, settings.dynamodb_endpoint)
+    try:
+        issued = create_org(store, args.org, args.name, datetime.now(UTC))
+    except PodiumError as e:
+        raise CommandError(str(e).splitlines()[-1].strip()) from None
+    if args.json:
+        print(json.dumps({"org": args.org, "key": issued.token}))
+    else:
+        print(f"Organisation {args.org!r} created. Its first admin key (shown once, keep it safe):")
+        print(issued.token)
+    return 0
 
 
 def _score(args: argparse.Namespace) -> int:
