@@ -48,3 +48,36 @@ def test_layer_requirements_match_the_package_dependencies():
     from_pyproject = sorted(re.findall(r'^\s+"([^"]+)",', declared.group(1), re.M))
     requirements = (ROOT / "layers" / "podium" / "requirements.txt").read_text().splitlines()
     assert sorted(line for line in requirements if line and not line.startswith("#")) == from_pyproject
+
+
+def sam_transform() -> dict:
+    """The CloudFormation that SAM makes of template.yaml, offline (local code paths stand in as S3 URIs)."""
+    import copy
+
+    from samtranslator.parser import parser
+    from samtranslator.translator.translator import Translator
+
+    template = copy.deepcopy(load_template(ROOT / "template.yaml"))
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://podium-artifacts/{props[key].strip('/')}"
+    return Translator(managed_policy_map={}, sam_parser=parser.Parser()).translate(
+        sam_template=template, parameter_values={"AWS::Region": "us-east-1"}
+    )
+
+
+def test_the_sam_transform_gives_each_route_its_function(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    resources = sam_transform()["Resources"]
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert {"IngestFunction", "AdminFunction"} <= functions
+    api = next(v for v in resources.values() if v["Type"] == "AWS::ApiGatewayV2::Api")
+    paths = api["Properties"]["Body"]["paths"]
+    for route in routes_from_template(load_template(ROOT / "template.yaml")):
+        operation = paths[route.path][route.method.lower()]
+        uri = str(operation["x-amazon-apigateway-integration"]["uri"])
+        assert route.function in uri, (route.route_key, uri)
+    permissions = [v for v in resources.values() if v["Type"] == "AWS::Lambda::Permission"]
+    assert len(permissions) == len(routes_from_template(load_template(ROOT / "template.yaml")))
