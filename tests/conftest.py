@@ -39,11 +39,11 @@ def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _clear_caches() -> None:
-    from podium.api import app
+    from podium.adapters import factory
     from podium.config import settings
 
     settings.cache_clear()
-    app.store.cache_clear()
+    factory.store.cache_clear()
 
 
 @pytest.fixture(params=BACKENDS)

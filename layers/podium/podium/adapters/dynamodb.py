@@ -108,6 +108,18 @@ class ParticipantItem(_Item):
     updated_at = UTCDateTimeAttribute()
 
 
+class MembershipItem(_Item):
+    """A participant's current team, division and status, mirrored into their own log partition so that the
+    aggregator sees roster changes on the same shard, in order with their submissions."""
+
+    name = UnicodeAttribute()
+    team = UnicodeAttribute(null=True)
+    division = UnicodeAttribute(null=True)
+    active = BooleanAttribute()
+    updated_at = UTCDateTimeAttribute()
+    rules_version = NumberAttribute(null=True)
+
+
 class SubmissionItem(_Item):
     participant = UnicodeAttribute()
     at = UTCDateTimeAttribute()
@@ -129,13 +141,14 @@ class DynamoStore:
     """The Store port on one DynamoDB table. Build one per process (models are bound to the table here)."""
 
     def __init__(self, table: str, region: str = "us-east-1", host: str | None = None) -> None:
-        self.table = table
+        self.table, self.region, self.host = table, region, host
         self.orgs = _bind(OrgItem, table, region, host)
         self.keys = _bind(ApiKeyItem, table, region, host)
         self.programs = _bind(ProgramItem, table, region, host)
         self.versions = _bind(ProgramVersionItem, table, region, host)
         self.people = _bind(ParticipantItem, table, region, host)
         self.submissions = _bind(SubmissionItem, table, region, host)
+        self.memberships = _bind(MembershipItem, table, region, host)
 
     # --- organisations and keys ---------------------------------------------------------------------------
 
@@ -235,6 +248,7 @@ class DynamoStore:
 
     def save_participants(self, org: str, program_id: str, people: Iterable[Participant], at: datetime) -> None:
         pk = program_pk(org, program_id)
+        people = list(people)
         with self.people.batch_write() as batch:
             for p in people:
                 batch.save(
@@ -244,6 +258,20 @@ class DynamoStore:
                         kind="participant",
                         name=p.name,
                         email=p.email or None,
+                        team=p.team,
+                        division=p.division,
+                        active=p.active,
+                        updated_at=at,
+                    )
+                )
+        with self.memberships.batch_write() as batch:
+            for p in people:
+                batch.save(
+                    self.memberships(
+                        person_pk(org, program_id, p.id),
+                        "M",
+                        kind="membership",
+                        name=p.name,
                         team=p.team,
                         division=p.division,
                         active=p.active,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -12,7 +11,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from podium.api.http import error_body, error_response, error_schema, json_response
-from podium.config import settings
 from podium.domain.errors import PodiumError
 from podium.observability import logger
 from podium.services.auth import Principal, authenticate
@@ -22,13 +20,11 @@ TITLE = "Podium API"
 VERSION = "1"
 
 
-@cache
 def store() -> Store:
     """The table adapter, built on first use from the environment (not at import)."""
-    from podium.adapters.dynamodb import DynamoStore
+    from podium.adapters.factory import store as build
 
-    s = settings()
-    return DynamoStore(s.table, s.region, s.dynamodb_endpoint)
+    return build()
 
 
 def now() -> datetime:

@@ -198,12 +198,7 @@ class Scorebook:
         return [self._participants[p.id] for p in self.roster.team_members(team_id)]
 
     def _group_node(self, group: Group, level: Level, children: list[_Node]) -> _Node:
-        totals = combine(c.totals for c in children)
-        metrics = {}
-        for metric in self.program.metrics:
-            value, points = rolled_up(metric, totals.metrics.get(metric.key), totals.headcount)
-            metrics[metric.key] = MetricScore(value, points)
-        return _Node(group.id, group.name, level, totals, metrics)
+        return _group_node(self.program, group.id, group.name, level, combine(c.totals for c in children))
 
     def _apply_position_ranks(self, level: dict[str, _Node]) -> None:
         """Replace each metric's points by the node's rank on that metric's value among all nodes of its level."""
@@ -260,25 +255,69 @@ class Scorebook:
             mixed = {f"{n.level}:{n.id}": n for n in nodes}
             self._apply_position_ranks(mixed)
             nodes = list(mixed.values())
-        entries = []
-        for n in nodes:
-            total = _total(n)
-            entries.append(Entry(n, n.id, n.name, total, _reached_total(n)))
-        ranked = rank(entries, order=Order.ASC if position else Order.DESC, ties=self.program.ties)
-        standings = tuple(
-            Standing(
-                rank=r,
-                id=e.id,
-                name=e.name,
-                level=e.item.level,
-                points=e.score if e.score is not None else 0.0,
-                metrics=e.item.metrics,
-                headcount=e.item.totals.headcount,
-                reached_at=e.reached_at,
-            )
-            for r, e in ranked
+        return _rank_nodes(self.program, self.period, kind, board_id, name, nodes)
+
+
+def _group_node(program: Program, node_id: str, name: str, level: Level, totals: GroupTotals) -> _Node:
+    metrics = {}
+    for metric in program.metrics:
+        value, points = rolled_up(metric, totals.metrics.get(metric.key), totals.headcount)
+        metrics[metric.key] = MetricScore(value, points)
+    return _Node(node_id, name, level, totals, metrics)
+
+
+def _rank_nodes(
+    program: Program, period: Period, kind: BoardKind, board_id: str | None, name: str, nodes: Iterable[_Node]
+) -> Board:
+    position = program.ranking is Ranking.POSITION
+    entries = [Entry(n, n.id, n.name, _total(n), _reached_total(n)) for n in nodes]
+    ranked = rank(entries, order=Order.ASC if position else Order.DESC, ties=program.ties)
+    standings = tuple(
+        Standing(
+            rank=r,
+            id=e.id,
+            name=e.name,
+            level=e.item.level,
+            points=e.score if e.score is not None else 0.0,
+            metrics=e.item.metrics,
+            headcount=e.item.totals.headcount,
+            reached_at=e.reached_at,
         )
-        return Board(self.program, kind, board_id, name, self.period, standings)
+        for r, e in ranked
+    )
+    return Board(program, kind, board_id, name, period, standings)
+
+
+def uses_ranks(program: Program) -> bool:
+    """Whether points depend on everyone in the program (relative metrics or position ranking)."""
+    return program.ranking is Ranking.POSITION or any(m.method is Method.RELATIVE for m in program.metrics)
+
+
+def cascade_totals(program: Program, participant_id: str, values: Mapping[str, MetricValue]) -> GroupTotals:
+    """What the aggregation cascade carries for one participant: every metric's value, and the points of metrics
+    scored from the value alone. Relative metrics carry 0 points: their ranks are applied when a board is read."""
+    scores: dict[str, tuple[float | None, float, datetime | None]] = {}
+    for metric in program.metrics:
+        mv = values.get(metric.key)
+        value = mv.value if mv is not None else None
+        points = 0.0 if metric.method is Method.RELATIVE else value_points(metric, value, participant_id)
+        scores[metric.key] = (value, points, mv.reached_at if mv is not None else None)
+    return participant_totals(scores)
+
+
+def group_board(
+    program: Program,
+    period: Period,
+    kind: BoardKind,
+    board_id: str | None,
+    name: str,
+    groups: Iterable[tuple[str, str, Level, GroupTotals]],
+) -> Board:
+    """A board ranked straight from stored group totals (id, name, level, totals), without reading anyone's values.
+    Only for programs without rank-based rules; others go through a Scorebook of everyone's values."""
+    if uses_ranks(program):
+        raise ValueError("rank-based programs need every participant's values: use a Scorebook")
+    return _rank_nodes(program, period, kind, board_id, name, [_group_node(program, *g) for g in groups])
 
 
 def _number(x: float) -> float:
@@ -310,5 +349,8 @@ __all__ = [
     "MetricScore",
     "Scorebook",
     "Standing",
+    "cascade_totals",
     "compute_scorebook",
+    "group_board",
+    "uses_ranks",
 ]

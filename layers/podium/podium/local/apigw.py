@@ -65,6 +65,22 @@ def _compile(path: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
+def load_function(root: Path, template: Mapping[str, Any], function: str, refs: Mapping[str, str]) -> Handler:
+    """Import a template function's handler from its CodeUri, with the environment the template gives it."""
+    props = template["Resources"][function]["Properties"]
+    os.environ.update(function_environment(template, function, refs))
+    module_name, _, attribute = str(props["Handler"]).rpartition(".")
+    file = root / props["CodeUri"] / f"{module_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"podium_fn_{function}", file)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attribute)
+    return handler
+
+
 def function_environment(template: Mapping[str, Any], function: str, refs: Mapping[str, str]) -> dict[str, str]:
     """The variables the template gives a function (Globals, then its own), with !Ref resolved from `refs`."""
     glob = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
@@ -122,16 +138,7 @@ class LocalApi:
 
     def handler(self, route: Route) -> Handler:
         if route.function not in self._handlers:
-            os.environ.update(function_environment(self.template, route.function, self.refs))
-            module_name, _, attribute = route.handler.rpartition(".")
-            file = self.root / route.code_uri / f"{module_name.replace('.', '/')}.py"
-            spec = importlib.util.spec_from_file_location(f"podium_fn_{route.function}", file)
-            if spec is None or spec.loader is None:
-                raise RuntimeError(f"cannot load {file}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-            self._handlers[route.function] = getattr(module, attribute)
+            self._handlers[route.function] = load_function(self.root, self.template, route.function, self.refs)
         return self._handlers[route.function]
 
     def request(

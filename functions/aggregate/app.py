@@ -1,0 +1,29 @@
+"""Aggregate function: consumes the table's stream and recomputes the standings the records touch.
+
+It reports partial batch failures itself rather than through Powertools' BatchProcessor: recomputing each
+aggregate once per batch needs the whole batch before any work starts, and a failed aggregate is reported by the
+first record that asked for it, so Lambda retries from there.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from podium.adapters.factory import store
+from podium.adapters.standings import DynamoStandings
+from podium.adapters.streams import changes_from_event
+from podium.observability import logger, metrics, tracer
+from podium.services.aggregate import recompute
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    catalog = store()
+    changes = changes_from_event(event)
+    failed = recompute(changes, DynamoStandings(catalog), catalog, datetime.now(UTC))  # type: ignore[arg-type]
+    if failed:
+        logger.warning("some aggregates failed; Lambda will retry from the first", extra={"failed": failed})
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}

@@ -1,0 +1,222 @@
+"""A DynamoDB stream poller that stands in for Lambda's event source mapping, on DynamoDB Local (or moto).
+
+It reads every shard of the table's stream in order (parents before children), batches records with the
+template's batch size and batching window, calls the consumer with Lambda's DynamoDB stream event shape, and
+honours what Lambda honours: partial batch failures (`batchItemFailures`: retry from the first failed record),
+a bounded number of retries, bisecting a batch whose invocation raised, and an on-failure destination: records
+that exhaust their retries are parked where a person can see them, and the shard moves on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from podium.local.apigw import LambdaContext
+
+Consumer = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    batch_size: int = 100
+    window_seconds: float = 0.0
+    max_retries: int = 3
+    bisect_on_error: bool = True
+
+    @classmethod
+    def from_event(cls, properties: Mapping[str, Any]) -> StreamSettings:
+        return cls(
+            batch_size=int(properties.get("BatchSize", 100)),
+            window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
+            max_retries=int(properties.get("MaximumRetryAttempts", 3)),
+            bisect_on_error=bool(properties.get("BisectBatchOnFunctionError", False)),
+        )
+
+
+def stream_consumers(template: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(function logical id, event properties) for every DynamoDB stream event in the template."""
+    found = []
+    for name, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") == "DynamoDB":
+                found.append((name, dict(event.get("Properties", {}))))
+    return found
+
+
+@dataclass
+class _Shard:
+    id: str
+    parent: str | None
+    iterator: str | None = None
+    ended: bool = False
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    first_pending_at: float | None = None
+
+
+class StreamPoller:
+    """Feeds one table's stream to one consumer, shard by shard, in order."""
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        client: Any,
+        table: str,
+        consumer: Consumer,
+        settings: StreamSettings,
+        *,
+        function_name: str = "AggregateFunction",
+        parked_dir: Path | None = None,
+    ) -> None:
+        self.client = client
+        self.table = table
+        self.consumer = consumer
+        self.settings = settings
+        self.function_name = function_name
+        self.parked_dir = parked_dir
+        self.parked: list[dict[str, Any]] = []
+        self.invocations = 0
+        self.delivered = 0
+        self._shards: dict[str, _Shard] = {}
+        self._done: set[str] = set()
+        arn = dynamodb.describe_table(TableName=table)["Table"].get("LatestStreamArn")
+        if not arn:
+            raise RuntimeError(f"table {table} has no stream")
+        self.stream_arn = str(arn)
+
+    def _refresh_shards(self) -> None:
+        start: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"StreamArn": self.stream_arn}
+            if start:
+                kwargs["ExclusiveStartShardId"] = start
+            description = self.client.describe_stream(**kwargs)["StreamDescription"]
+            for shard in description.get("Shards", []):
+                sid = shard["ShardId"]
+                if sid not in self._shards and sid not in self._done:
+                    self._shards[sid] = _Shard(sid, shard.get("ParentShardId"))
+            start = description.get("LastEvaluatedShardId")
+            if not start:
+                return
+
+    def poll_once(self) -> int:
+        """Read what is new on every ready shard and deliver full or due batches. Returns records delivered."""
+        self._refresh_shards()
+        delivered = 0
+        for shard in list(self._shards.values()):
+            if shard.parent and shard.parent in self._shards:
+                continue  # a child waits for its parent, as Lambda does
+            delivered += self._poll_shard(shard)
+        return delivered
+
+    def _poll_shard(self, shard: _Shard) -> int:
+        if shard.iterator is None and not shard.ended:
+            shard.iterator = self.client.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard.id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        while shard.iterator and len(shard.pending) < self.settings.batch_size:
+            page = self.client.get_records(ShardIterator=shard.iterator, Limit=1000)
+            records = page.get("Records", [])
+            shard.iterator = page.get("NextShardIterator")
+            if records:
+                if shard.first_pending_at is None:
+                    shard.first_pending_at = time.monotonic()
+                shard.pending.extend(_lambda_record(r, self.stream_arn) for r in records)
+            else:
+                break
+        if shard.iterator is None:
+            shard.ended = True
+        delivered = 0
+        while shard.pending and (
+            len(shard.pending) >= self.settings.batch_size
+            or shard.ended
+            or time.monotonic() - (shard.first_pending_at or 0) >= self.settings.window_seconds
+        ):
+            batch = shard.pending[: self.settings.batch_size]
+            shard.pending = shard.pending[self.settings.batch_size :]
+            self._deliver(batch, self.settings.max_retries)
+            delivered += len(batch)
+        if not shard.pending:
+            shard.first_pending_at = None
+        if shard.ended and not shard.pending:
+            self._done.add(shard.id)
+            del self._shards[shard.id]
+        return delivered
+
+    def _deliver(self, batch: list[dict[str, Any]], retries_left: int) -> None:
+        """Invoke the consumer on a batch until it succeeds, retrying from the first failed record."""
+        while batch:
+            self.invocations += 1
+            try:
+                result = self.consumer({"Records": batch}, LambdaContext(self.function_name))
+            except Exception as error:
+                if self.settings.bisect_on_error and len(batch) > 1:
+                    half = len(batch) // 2
+                    self._deliver(batch[:half], retries_left)
+                    self._deliver(batch[half:], retries_left)
+                    return
+                if retries_left <= 0:
+                    self._park(batch, f"the function raised: {error!r}")
+                    return
+                retries_left -= 1
+                continue
+            failures = [f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures", [])]
+            if not failures:
+                self.delivered += len(batch)
+                return
+            first = min(str(f) for f in failures)
+            index = next((i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] == first), 0)
+            self.delivered += index
+            batch = batch[index:]
+            if retries_left <= 0:
+                self._park(batch, "records still failed after every retry")
+                return
+            retries_left -= 1
+
+    def _park(self, batch: list[dict[str, Any]], reason: str) -> None:
+        entry = {"reason": reason, "parked_at": datetime.now().astimezone().isoformat(), "records": batch}
+        self.parked.append(entry)
+        if self.parked_dir is not None:
+            self.parked_dir.mkdir(parents=True, exist_ok=True)
+            (self.parked_dir / f"{uuid.uuid4().hex}.json").write_text(json.dumps(entry, default=str, indent=1))
+
+    def drain(self, timeout: float = 30.0, quiet_rounds: int = 3) -> int:
+        """Poll until nothing new arrives for a few rounds (the cascade has settled). Returns records delivered."""
+        total = 0
+        quiet = 0
+        deadline = time.monotonic() + timeout
+        while quiet < quiet_rounds:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stream did not settle within {timeout} s")
+            n = self.poll_once()
+            total += n
+            pending = any(s.pending for s in self._shards.values())
+            quiet = 0 if (n or pending) else quiet + 1
+            if not n:
+                time.sleep(0.05)
+        return total
+
+
+def _lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A Streams API record in the shape Lambda delivers (creation time as epoch seconds)."""
+    ddb = dict(record["dynamodb"])
+    created = ddb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        ddb["ApproximateCreationDateTime"] = created.timestamp()
+    return {
+        "eventID": record.get("eventID", uuid.uuid4().hex),
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", "us-east-1"),
+        "dynamodb": ddb,
+        "eventSourceARN": stream_arn,
+    }

@@ -1,0 +1,305 @@
+"""The stream consumer's use case: recompute the aggregates a batch of table changes touches, level by level.
+
+Every aggregate is a pure function of its children, recomputed (never incremented): a participant's period item
+from their log, a team's from its members' items and the roster, a division's from its teams, the program's
+from its divisions. Each level's writes arrive on the stream as the next level's changes, partitioned by the
+parent, so exactly one invocation at a time writes any aggregate. Each aggregate touched by a batch is
+recomputed once; a write that would not change an item is skipped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from podium.domain.boards import cascade_totals
+from podium.domain.periods import Period, parse_period, period_of, period_of_day
+from podium.domain.program import PeriodAggregate, Program
+from podium.domain.rollup import GroupTotals, combine
+from podium.domain.roster import Participant, Roster, build_roster
+from podium.domain.scoring import participant_values
+from podium.domain.submissions import Submission, effective_submissions
+from podium.observability import logger
+from podium.services.ports import ProgramRecord
+
+NO_GROUP = "-"
+# Aggregates that carry forward: a late value changes every later period's standing too.
+CARRIED = (PeriodAggregate.IGNORE_PERIOD, PeriodAggregate.DIFFERENCE)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One stream record, with its images already decoded to plain values."""
+
+    sequence: str
+    name: str  # INSERT | MODIFY | REMOVE
+    keys: Mapping[str, Any]
+    new: Mapping[str, Any] | None
+    old: Mapping[str, Any] | None
+
+
+class Standings(Protocol):
+    def person_log(self, org: str, program: str, person: str) -> tuple[Participant | None, list[Submission]]: ...
+    def get_person_periods(self, org: str, program: str, keys: Iterable[tuple[str, str, str]]) -> dict[Any, Any]: ...
+    def put_person_period(self, org: str, program: str, pp: Any) -> None: ...
+    def delete_person_period(self, org: str, program: str, team: str, period: str, person: str) -> None: ...
+    def team_people(self, org: str, program: str, team: str, period: str) -> list[Any]: ...
+    def get_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> Any: ...
+    def put_group(self, org: str, program: str, g: Any) -> None: ...
+    def delete_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> None: ...
+    def division_teams(self, org: str, program: str, division: str, period: str) -> list[Any]: ...
+    def divisions(self, org: str, program: str, period: str) -> list[Any]: ...
+
+
+class Catalog(Protocol):
+    def get_program(self, org: str, program_id: str) -> ProgramRecord | None: ...
+    def list_participants(self, org: str, program_id: str) -> list[Participant]: ...
+
+
+@dataclass
+class _Work:
+    """What a batch asks to recompute, and the first record that asked for each thing (to report failures)."""
+
+    people: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    moved_from: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    teams: set[tuple[str, str, str, str]] = field(default_factory=set)
+    divisions: set[tuple[str, str, str, str]] = field(default_factory=set)
+    programs: set[tuple[str, str, str]] = field(default_factory=set)
+    first_record: dict[Any, str] = field(default_factory=dict)
+
+    def asked(self, key: Any, sequence: str) -> None:
+        if key not in self.first_record or sequence < self.first_record[key]:
+            self.first_record[key] = sequence
+
+
+def recompute(changes: Iterable[Change], standings: Standings, catalog: Catalog, now: datetime) -> list[str]:
+    """Recompute everything the changes touch. Returns the sequence numbers of records whose work failed."""
+    work = _Work()
+    context = _Context(catalog, now)
+    for change in changes:
+        _classify(change, work, context)
+    failed: list[str] = []
+    jobs: list[tuple[Any, Any]] = [
+        *((("person", k), lambda k=k: _person(k, work, standings, context)) for k in work.people),
+        *((("team", k), lambda k=k: _team(k, standings, context)) for k in work.teams),
+        *((("division", k), lambda k=k: _division(k, standings, context)) for k in work.divisions),
+        *((("program", k), lambda k=k: _program(k, standings, context)) for k in work.programs),
+    ]
+    for key, job in jobs:
+        try:
+            job()
+        except Exception:  # one aggregate's failure must not lose the others' work
+            failed.append(work.first_record[key])
+            logger.exception("recompute failed", extra={"aggregate": str(key)})
+    return sorted(set(failed))
+
+
+class _Context:
+    """Reads shared by a batch: each program and roster once."""
+
+    def __init__(self, catalog: Catalog, now: datetime) -> None:
+        self.catalog = catalog
+        self.now = now
+        self._programs: dict[tuple[str, str], Program | None] = {}
+        self._rosters: dict[tuple[str, str], Roster] = {}
+
+    def program(self, org: str, program: str) -> Program | None:
+        if (org, program) not in self._programs:
+            record = self.catalog.get_program(org, program)
+            self._programs[(org, program)] = record.program if record else None
+        return self._programs[(org, program)]
+
+    def roster(self, org: str, program: str) -> Roster:
+        if (org, program) not in self._rosters:
+            self._rosters[(org, program)] = build_roster(self.catalog.list_participants(org, program))
+        return self._rosters[(org, program)]
+
+    def current(self, program: Program) -> Period:
+        return period_of(self.now, program.period, program.tz, program.week_start)
+
+
+def _classify(change: Change, work: _Work, context: _Context) -> None:
+    pk, sk = str(change.keys.get("pk", "")), str(change.keys.get("sk", ""))
+    parts = pk.split("#")
+    # O#{org}#PROG#{program}#P#{person}: a person's log (submissions S#…, membership M)
+    if len(parts) == 6 and parts[0] == "O" and parts[2] == "PROG" and parts[4] == "P":
+        org, program, person = parts[1], parts[3], parts[5]
+        prog = context.program(org, program)
+        if prog is None:
+            return
+        key = (org, program, person)
+        periods = work.people[key]
+        current = context.current(prog)
+        if sk == "M":
+            periods.add(current.key)
+            old_team = _team_of(change.old)
+            if old_team != _team_of(change.new):
+                work.moved_from[key] = old_team
+        elif sk.startswith("S#"):
+            for image in (change.new, change.old):
+                if image and image.get("at"):
+                    periods.update(_periods_from(prog, _instant(image["at"]), current))
+        work.asked(("person", key), change.sequence)
+    # O#{org}#PROG#{program}#T#{team}, sk PP#{period}#{person}: a participant's standing changed
+    elif sk.startswith("PP#") and len(parts) == 6 and parts[4] == "T":
+        key4 = (parts[1], parts[3], parts[5], sk.split("#")[1])
+        work.teams.add(key4)
+        work.asked(("team", key4), change.sequence)
+    # O#{org}#PROG#{program}#D#{division}, sk TP#{period}#{team}
+    elif sk.startswith("TP#") and len(parts) == 6 and parts[4] == "D":
+        key4 = (parts[1], parts[3], parts[5], sk.split("#")[1])
+        work.divisions.add(key4)
+        work.asked(("division", key4), change.sequence)
+    # O#{org}#PROG#{program}#DIVS, sk DP#{period}#{division}
+    elif sk.startswith("DP#") and len(parts) == 5 and parts[4] == "DIVS":
+        key3 = (parts[1], parts[3], sk.split("#")[1])
+        work.programs.add(key3)
+        work.asked(("program", key3), change.sequence)
+
+
+def _team_of(image: Mapping[str, Any] | None) -> str:
+    if not image or not image.get("active", True):
+        return ""
+    team = image.get("team")
+    return _slug(team) if team else NO_GROUP
+
+
+def _slug(name: str) -> str:
+    from podium.domain.roster import slug
+
+    return slug(name)
+
+
+def _instant(value: str) -> datetime:
+    # PynamoDB's UTCDateTimeAttribute format: 2026-11-24T10:00:00.000000+0000
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def _periods_from(program: Program, at: datetime, current: Period) -> set[str]:
+    """The period of `at`, and every later one up to now when some metric carries values forward."""
+    first = period_of(at, program.period, program.tz, program.week_start)
+    if not any(m.period_aggregate in CARRIED for m in program.metrics) or first.end_day is None:
+        return {first.key}
+    keys = {first.key}
+    period = first
+    while period.end_day is not None and current.first_day is not None and period.end_day <= current.first_day:
+        period = period_of_day(period.end_day, program.period, program.week_start)
+        keys.add(period.key)
+    return keys
+
+
+# --- level 1: a participant in a period ---------------------------------------------------------------------
+
+
+def _person(key: tuple[str, str, str], work: _Work, standings: Standings, context: _Context) -> None:
+    from podium.adapters.standings import PersonPeriod
+
+    org, program_id, person = key
+    program = context.program(org, program_id)
+    if program is None:
+        return
+    membership, log = standings.person_log(org, program_id, person)
+    effective = effective_submissions(log)
+    active = membership is not None and membership.active
+    team = (membership.team_id or NO_GROUP) if active and membership else NO_GROUP
+    division = (membership.division_id or NO_GROUP) if active and membership else NO_GROUP
+    current = context.current(program)
+    periods = sorted(work.people[key])
+    old_team = work.moved_from.get(key, "")
+    lookups = [(team, p, person) for p in periods]
+    if old_team and old_team != team:
+        lookups.append((old_team, current.key, person))
+    existing = standings.get_person_periods(org, program_id, lookups)
+    for period_key in periods:
+        period = parse_period(period_key, program.week_start)
+        values = participant_values(program, effective, period)
+        have = existing.get((team, period_key, person))
+        # Active members get an item when they have values, or for the current period when their membership
+        # changed (so the team's headcount is recomputed); anyone else has none.
+        wanted = active and (values or have is not None or (period_key == current.key and key in work.moved_from))
+        if not active or not wanted:
+            if have is not None:
+                standings.delete_person_period(org, program_id, team, period_key, person)
+            continue
+        name = membership.name if membership is not None else person
+        item = PersonPeriod(person, name, team, division, period_key, dict(values))
+        if have != item:
+            standings.put_person_period(org, program_id, item)
+    if old_team and old_team != team and (old_team, current.key, person) in existing:
+        standings.delete_person_period(org, program_id, old_team, current.key, person)
+
+
+# --- level 2: a team in a period ----------------------------------------------------------------------------
+
+
+def _team(key: tuple[str, str, str, str], standings: Standings, context: _Context) -> None:
+    from podium.adapters.standings import GroupPeriod
+
+    org, program_id, team, period = key
+    program = context.program(org, program_id)
+    if program is None:
+        return
+    roster = context.roster(org, program_id)
+    if team == NO_GROUP:
+        members = [p for p in roster.active if p.team_id is None]
+        name, division = "No team", NO_GROUP
+    else:
+        members = roster.team_members(team)
+        group = roster.teams.get(team)
+        name, division = (group.name, group.parent or NO_GROUP) if group else (team, NO_GROUP)
+    items = {pp.person: pp for pp in standings.team_people(org, program_id, team, period)}
+    totals = team_totals(program, members, items)
+    have = standings.get_group(org, program_id, "team", team, division, period)
+    if totals.headcount == 0:
+        if have is not None:
+            standings.delete_group(org, program_id, "team", team, division, period)
+        return
+    wanted = GroupPeriod("team", team, name, division, period, totals)
+    if have != wanted:
+        standings.put_group(org, program_id, wanted)
+
+
+def team_totals(program: Program, members: Iterable[Participant], items: Mapping[str, Any]) -> GroupTotals:
+    """A team's totals: its active members' carried values; members with no item this period count in the
+    headcount with nothing to add."""
+    return combine(
+        cascade_totals(program, p.id, items[p.id].values) if p.id in items else GroupTotals(headcount=1)
+        for p in sorted(members, key=lambda p: p.id)
+    )
+
+
+# --- levels 3 and 4: a division, the program ------------------------------------------------------------------
+
+
+def _division(key: tuple[str, str, str, str], standings: Standings, context: _Context) -> None:
+    from podium.adapters.standings import GroupPeriod
+
+    org, program_id, division, period = key
+    roster = context.roster(org, program_id)
+    teams = standings.division_teams(org, program_id, division, period)
+    totals = combine(t.totals for t in sorted(teams, key=lambda t: t.ref))
+    group = roster.divisions.get(division)
+    have = standings.get_group(org, program_id, "division", division, "", period)
+    if totals.headcount == 0:
+        if have is not None:
+            standings.delete_group(org, program_id, "division", division, "", period)
+        return
+    wanted = GroupPeriod("division", division, group.name if group else "No division", "", period, totals)
+    if have != wanted:
+        standings.put_group(org, program_id, wanted)
+
+
+def _program(key: tuple[str, str, str], standings: Standings, context: _Context) -> None:
+    from podium.adapters.standings import GroupPeriod
+
+    org, program_id, period = key
+    program = context.program(org, program_id)
+    divisions = standings.divisions(org, program_id, period)
+    totals = combine(d.totals for d in sorted(divisions, key=lambda d: d.ref))
+    have = standings.get_group(org, program_id, "program", program_id, "", period)
+    wanted = GroupPeriod("program", program_id, program.name if program else program_id, "", period, totals)
+    if have != wanted:
+        standings.put_group(org, program_id, wanted)
