@@ -44,6 +44,7 @@ def _clear_caches() -> None:
 
     settings.cache_clear()
     factory.store.cache_clear()
+    factory.standings.cache_clear()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -135,6 +136,29 @@ class Reply:
     @property
     def json(self) -> Any:
         return json.loads(self.raw.body)
+
+
+@pytest.fixture
+def stream(backend: str, api: Client) -> Any:
+    """The table's stream feeding the template's aggregate function, as Lambda would; `stream.drain()` runs the
+    cascade until it settles. The batching window is 0 here (the template's is for cost, not correctness)."""
+    from podium.local.apigw import load_function
+    from podium.local.streams import StreamPoller, StreamSettings, stream_consumers
+
+    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        pytest.skip("the stream runs on DynamoDB Local (moto does not implement DescribeStream)")
+    template = api.api.template
+    ((function, properties),) = stream_consumers(template)
+    settings = StreamSettings.from_event(properties)
+    consumer = load_function(ROOT, template, function, {"PodiumTable": backend})
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+    return StreamPoller(
+        boto3.client("dynamodb", endpoint_url=endpoint),
+        boto3.client("dynamodbstreams", endpoint_url=endpoint),
+        backend,
+        consumer,
+        StreamSettings(settings.batch_size, 0.0, settings.max_retries, settings.bisect_on_error),
+    )
 
 
 @pytest.fixture

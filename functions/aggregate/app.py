@@ -8,10 +8,10 @@ first record that asked for it, so Lambda retries from there.
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from podium.adapters.factory import store
-from podium.adapters.standings import DynamoStandings
+from podium.adapters.factory import standings, store
 from podium.adapters.streams import changes_from_event
 from podium.observability import logger, metrics, tracer
 from podium.services.aggregate import recompute
@@ -23,7 +23,8 @@ from podium.services.aggregate import recompute
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog = store()
     changes = changes_from_event(event)
-    failed = recompute(changes, DynamoStandings(catalog), catalog, datetime.now(UTC))  # type: ignore[arg-type]
+    metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=len(changes))
+    failed = recompute(changes, standings(), catalog, datetime.now(UTC))
     if failed:
         logger.warning("some aggregates failed; Lambda will retry from the first", extra={"failed": failed})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}

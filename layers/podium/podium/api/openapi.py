@@ -86,9 +86,9 @@ REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 @cache
 def document() -> str:
-    from podium.api import admin_routes, ingest_routes
+    from podium.api import admin_routes, board_routes, ingest_routes
 
-    app = build_app(admin_routes.router, ingest_routes.router, router)
+    app = build_app(admin_routes.router, ingest_routes.router, board_routes.router, router)
     schema = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
     schema.setdefault("components", {})["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "an API key (pdk_…) or program token (pdt_…)"}

@@ -1,0 +1,154 @@
+"""Reading boards from the stored standings: one Query per board where the rules allow it.
+
+- division board: the division's team items (one Query of its partition);
+- team board: the team's participant items (one Query of its partition);
+- program board: the division items (one Query);
+- everyone, and every board of a program with rank-based rules (relative metrics, position ranking): every
+  participant item of the period (one Query of the sparse index), ranked here with the domain's Scorebook.
+The roster (one Query) gives names, headcounts of groups nobody has scored in yet, and the board's members.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from podium.domain.boards import Board, BoardKind, Level, Scorebook, group_board, uses_ranks
+from podium.domain.errors import InvalidPeriod, NotFound, UnknownBoard
+from podium.domain.periods import Period, parse_period, period_of
+from podium.domain.program import Program
+from podium.domain.rollup import GroupTotals
+from podium.domain.roster import Roster, build_roster
+from podium.services.auth import Principal
+from podium.services.ports import Scope, Store
+
+
+class StandingsReader(Protocol):
+    def everyone(self, org: str, program: str, period: str) -> list[Any]: ...
+    def team_people(self, org: str, program: str, team: str, period: str) -> list[Any]: ...
+    def division_teams(self, org: str, program: str, division: str, period: str) -> list[Any]: ...
+    def divisions(self, org: str, program: str, period: str) -> list[Any]: ...
+
+
+def read_board(
+    store: Store,
+    standings: StandingsReader,
+    who: Principal,
+    program_id: str,
+    kind: BoardKind,
+    ref: str | None,
+    period_key: str | None,
+    now: datetime,
+) -> Board:
+    who.require(Scope.READ, program_id)
+    record = store.get_program(who.org, program_id)
+    if record is None:
+        raise NotFound(f"no program {program_id!r}")
+    program = record.program
+    period = board_period(program, period_key, now)
+    roster = build_roster(store.list_participants(who.org, program_id))
+    org, key = who.org, period.key
+
+    needs_everyone = (
+        uses_ranks(program)
+        or kind is BoardKind.PARTICIPANTS
+        or (kind is BoardKind.PROGRAM and _has_loose_groups(roster))
+    )
+    if needs_everyone:
+        values = {pp.person: pp.values for pp in standings.everyone(org, program_id, key)}
+        return Scorebook(program, roster, period, values).board(kind, ref)
+    if kind is BoardKind.TEAM:
+        team = roster.find_team(ref or "")
+        if team is None:
+            raise UnknownBoard(f"no team {ref!r} in program {program_id!r}")
+        values = {pp.person: pp.values for pp in standings.team_people(org, program_id, team.id, key)}
+        return Scorebook(program, roster, period, values).board(kind, team.id)
+    if kind is BoardKind.DIVISION:
+        division = roster.find_division(ref or "")
+        if division is None:
+            raise UnknownBoard(f"no division {ref!r} in program {program_id!r}")
+        stored = {t.ref: t.totals for t in standings.division_teams(org, program_id, division.id, key)}
+        groups = [
+            (t.id, t.name, Level.TEAM, stored.get(t.id) or GroupTotals(len(roster.team_members(t.id))))
+            for t in roster.division_teams(division.id)
+        ]
+        return group_board(program, period, kind, division.id, division.name, groups)
+    stored = {d.ref: d.totals for d in standings.divisions(org, program_id, key)}
+    groups = [
+        (d.id, d.name, Level.DIVISION, stored.get(d.id) or GroupTotals(_division_headcount(roster, d.id)))
+        for d in roster.divisions.values()
+    ]
+    return group_board(program, period, kind, None, program.name, groups)
+
+
+def board_period(program: Program, period_key: str | None, now: datetime) -> Period:
+    """The period asked for, or the current one. Standings are kept for the program's own period kind."""
+    current = period_of(now, program.period, program.tz, program.week_start)
+    if not period_key:
+        return current
+    period = parse_period(period_key, program.week_start)
+    if period.kind is not program.period:
+        raise InvalidPeriod(
+            f"program {program.id!r} keeps {program.period.value} standings: ask for a period like {current.key}"
+        )
+    return period
+
+
+def _has_loose_groups(roster: Roster) -> bool:
+    return any(t.parent is None for t in roster.teams.values()) or any(p.team_id is None for p in roster.active)
+
+
+def _division_headcount(roster: Roster, division_id: str) -> int:
+    return sum(len(roster.team_members(t.id)) for t in roster.division_teams(division_id))
+
+
+def read_scorecard(
+    store: Store,
+    standings: StandingsReader,
+    who: Principal,
+    program_id: str,
+    participant_id: str,
+    period_key: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A participant's standing among everyone, with their rank in their team and their team's in its division."""
+    who.require(Scope.READ, program_id)
+    record = store.get_program(who.org, program_id)
+    if record is None:
+        raise NotFound(f"no program {program_id!r}")
+    program = record.program
+    period = board_period(program, period_key, now)
+    roster = build_roster(store.list_participants(who.org, program_id))
+    person = roster.participants.get(participant_id)
+    if person is None or not person.active:
+        raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
+    values = {pp.person: pp.values for pp in standings.everyone(who.org, program_id, period.key)}
+    book = Scorebook(program, roster, period, values)
+    standing = next(s for s in book.board(BoardKind.PARTICIPANTS).standings if s.id == participant_id)
+    team = division = None
+    if person.team_id:
+        team_board = book.board(BoardKind.TEAM, person.team_id)
+        mine = next(s for s in team_board.standings if s.id == participant_id)
+        team = {
+            "id": team_board.id,
+            "name": team_board.name,
+            "rank_in_team": mine.rank,
+            "of": len(team_board.standings),
+        }
+        if person.division_id:
+            division_board = book.board(BoardKind.DIVISION, person.division_id)
+            ours = next(s for s in division_board.standings if s.id == person.team_id)
+            division = {
+                "id": division_board.id,
+                "name": division_board.name,
+                "team_rank": ours.rank,
+                "of": len(division_board.standings),
+            }
+    return {
+        "program": program.id,
+        "period": period.key,
+        "participant": participant_id,
+        "team": team,
+        "division": division,
+        "standing": standing.as_dict(),
+    }
