@@ -76,7 +76,73 @@ def _parser() -> argparse.ArgumentParser:
     create_org.add_argument("--name", default="", help="display name (default: the id)")
     create_org.add_argument("--json", action="store_true", help='print {"org": …, "key": …}')
     create_org.set_defaults(run=_create_org)
+
+    for name, run, text in (
+        ("verify", _verify, "recompute every standing from the log and report drift (exit 1 if any)"),
+        ("rebuild", _rebuild, "repair standings: remove misplaced items and have the stream recompute everyone"),
+    ):
+        command = sub.add_parser(name, help=text, description=text + ". Uses PODIUM_TABLE and the AWS settings.")
+        command.add_argument("--org", required=True, help="the organisation id")
+        command.add_argument("--program", required=True, help="the program id")
+        command.add_argument("--period", help="a period of the program's kind (default: the current one)")
+        command.set_defaults(run=run)
     return parser
+
+
+def _table_store() -> tuple[object, object]:
+    from podium.adapters.dynamodb import DynamoStore
+    from podium.adapters.standings import DynamoStandings
+    from podium.config import Settings
+
+    try:
+        settings = Settings.from_env()
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+    store = DynamoStore(settings.table, settings.region, settings.dynamodb_endpoint)
+    return store, DynamoStandings(store)
+
+
+def _progress(message: str) -> None:
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from podium.domain.errors import PodiumError
+    from podium.services.verify import verify
+
+    store, standings = _table_store()
+    try:
+        period, drift = verify(store, standings, args.org, args.program, args.period, datetime.now(UTC), _progress)
+    except PodiumError as e:
+        raise CommandError(str(e)) from None
+    if not drift:
+        print(f"{args.program} {period.key}: every stored standing matches the log.")
+        return 0
+    print(f"{args.program} {period.key}: {len(drift)} difference(s) from the log:")
+    for d in drift:
+        print(f"  {d}")
+    print("Run `podium rebuild` with the same options to repair them.")
+    return 1
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from podium.domain.errors import PodiumError
+    from podium.services.verify import rebuild
+
+    store, standings = _table_store()
+    try:
+        period, count = rebuild(store, standings, args.org, args.program, args.period, datetime.now(UTC), _progress)
+    except PodiumError as e:
+        raise CommandError(str(e)) from None
+    print(
+        f"{args.program} {period.key}: asked the stream to recompute {count} participant(s); "
+        "run `podium verify` once it has settled."
+    )
+    return 0
 
 
 def _create_org(args: argparse.Namespace) -> int:

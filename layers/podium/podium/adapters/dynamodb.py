@@ -117,7 +117,8 @@ class MembershipItem(_Item):
     division = UnicodeAttribute(null=True)
     active = BooleanAttribute()
     updated_at = UTCDateTimeAttribute()
-    rules_version = NumberAttribute(null=True)
+    # Set by `podium rebuild`: the period whose standings the aggregator should recompute for this person.
+    rebuild_period = UnicodeAttribute(null=True)
 
 
 class SubmissionItem(_Item):
@@ -278,6 +279,21 @@ class DynamoStore:
                         updated_at=at,
                     )
                 )
+
+    def touch_membership(self, org: str, program_id: str, person: Participant, period: str, at: datetime) -> None:
+        """Rewrite a person's membership mirror with a period to rebuild: the stream then recomputes their
+        standings on their own shard, like any change to their log."""
+        self.memberships(
+            person_pk(org, program_id, person.id),
+            "M",
+            kind="membership",
+            name=person.name,
+            team=person.team,
+            division=person.division,
+            active=person.active,
+            updated_at=at,
+            rebuild_period=period,
+        ).save()
 
     # --- submissions --------------------------------------------------------------------------------------
 

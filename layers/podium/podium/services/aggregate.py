@@ -135,6 +135,8 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
         current = context.current(prog)
         if sk == "M":
             periods.add(current.key)
+            if change.new and change.new.get("rebuild_period"):
+                periods.add(str(change.new["rebuild_period"]))
             old_team = _team_of(change.old)
             if old_team != _team_of(change.new):
                 work.moved_from[key] = old_team

@@ -1,0 +1,180 @@
+"""`podium verify` and `podium rebuild`: every stored standing recomputed from the log and compared.
+
+Verify reads each participant's log, computes with the pure domain what each aggregate should hold, and lists
+every difference from the stored items. Rebuild deletes stored items that should not exist, then asks the
+stream to recompute everyone (by touching each person's membership mirror), so the repair goes through the same
+single-writer path as every other change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from podium.domain.errors import NotFound
+from podium.domain.periods import Period
+from podium.domain.rollup import GroupTotals, combine
+from podium.domain.roster import build_roster
+from podium.domain.scoring import MetricValue, participant_values
+from podium.domain.submissions import effective_submissions
+from podium.services.aggregate import NO_GROUP, team_totals
+from podium.services.boards import board_period
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Drift:
+    what: str  # e.g. "participant ann", "team red", "division north", "program"
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.problem}"
+
+
+@dataclass
+class Expected:
+    people: dict[str, tuple[str, str, dict[str, MetricValue]]]  # person -> (team, division, values)
+    teams: dict[tuple[str, str], GroupTotals]  # (division, team) -> totals
+    divisions: dict[str, GroupTotals]
+    program: GroupTotals
+
+
+def expected_standings(store: Any, org: str, program_id: str, period: Period, progress: Progress) -> Expected:
+    record = store.get_program(org, program_id)
+    if record is None:
+        raise NotFound(f"no program {program_id!r}")
+    program = record.program
+    roster = build_roster(store.list_participants(org, program_id))
+    people: dict[str, tuple[str, str, dict[str, MetricValue]]] = {}
+    active = sorted(roster.active, key=lambda p: p.id)
+    for n, person in enumerate(active, start=1):
+        log = [s.submission for s in store.list_submissions(org, program_id, person.id)]
+        values = participant_values(program, effective_submissions(log), period)
+        if values:
+            people[person.id] = (person.team_id or NO_GROUP, person.division_id or NO_GROUP, dict(values))
+        if n % 50 == 0 or n == len(active):
+            progress(f"read {n}/{len(active)} participants' logs")
+
+    class _Item:
+        def __init__(self, values: dict[str, MetricValue]) -> None:
+            self.values = values
+
+    teams: dict[tuple[str, str], GroupTotals] = {}
+    groups = [(t.parent or NO_GROUP, t.id, roster.team_members(t.id)) for t in roster.teams.values()]
+    loose = [p for p in roster.active if p.team_id is None]
+    if loose:
+        groups.append((NO_GROUP, NO_GROUP, loose))
+    for division, team, members in groups:
+        if not members:
+            continue
+        items = {p.id: _Item(people[p.id][2]) for p in members if p.id in people}
+        teams[(division, team)] = team_totals(program, members, items)
+    divisions: dict[str, GroupTotals] = {}
+    for division in sorted({d for d, _ in teams}):
+        divisions[division] = combine(t for (d, _), t in sorted(teams.items()) if d == division)
+    return Expected(people, teams, divisions, combine(divisions[d] for d in sorted(divisions)))
+
+
+def verify(
+    store: Any, standings: Any, org: str, program_id: str, period_key: str | None, now: datetime, progress: Progress
+) -> tuple[Period, list[Drift]]:
+    record = store.get_program(org, program_id)
+    if record is None:
+        raise NotFound(f"no program {program_id!r}")
+    period = board_period(record.program, period_key, now)
+    expected = expected_standings(store, org, program_id, period, progress)
+    drift: list[Drift] = []
+
+    stored_people = {pp.person: pp for pp in standings.everyone(org, program_id, period.key) if pp.values}
+    for person, (team, division, values) in expected.people.items():
+        have = stored_people.pop(person, None)
+        if have is None:
+            drift.append(Drift(f"participant {person}", "missing"))
+        elif (have.team, have.division) != (team, division):
+            drift.append(Drift(f"participant {person}", f"stored in team {have.team!r}, belongs to {team!r}"))
+        elif not _same_values(have.values, values):
+            drift.append(Drift(f"participant {person}", f"values {_show(have.values)} should be {_show(values)}"))
+    drift += [Drift(f"participant {p}", "stored but has no values this period") for p in sorted(stored_people)]
+    progress("compared participants")
+
+    for division in sorted(
+        {d for d, _ in expected.teams} | {d.ref for d in standings.divisions(org, program_id, period.key)}
+    ):
+        stored_teams = {t.ref: t for t in standings.division_teams(org, program_id, division, period.key)}
+        for (d, team), totals in sorted(expected.teams.items()):
+            if d != division:
+                continue
+            have = stored_teams.pop(team, None)
+            if have is None:
+                if any(m.contributors for m in totals.metrics.values()):
+                    drift.append(Drift(f"team {team}", "missing"))
+            elif not _same_totals(have.totals, totals):
+                drift.append(Drift(f"team {team}", "totals differ from its members'"))
+        drift += [Drift(f"team {t}", f"stored in division {division!r} but has no members there") for t in stored_teams]
+    progress("compared teams")
+
+    stored_divisions = {d.ref: d for d in standings.divisions(org, program_id, period.key)}
+    for division, totals in sorted(expected.divisions.items()):
+        have = stored_divisions.pop(division, None)
+        if have is None:
+            if any(m.contributors for m in totals.metrics.values()):
+                drift.append(Drift(f"division {division}", "missing"))
+        elif not _same_totals(have.totals, totals):
+            drift.append(Drift(f"division {division}", "totals differ from its teams'"))
+    drift += [Drift(f"division {d}", "stored but has no teams") for d in stored_divisions]
+    have_program = standings.get_group(org, program_id, "program", program_id, "", period.key)
+    if have_program is not None and not _same_totals(have_program.totals, expected.program):
+        drift.append(Drift("program", "totals differ from its divisions'"))
+    progress("compared divisions and the program")
+    return period, drift
+
+
+def rebuild(
+    store: Any, standings: Any, org: str, program_id: str, period_key: str | None, now: datetime, progress: Progress
+) -> tuple[Period, int]:
+    """Delete stored participant items that should not be there, then have the stream recompute everyone."""
+    record = store.get_program(org, program_id)
+    if record is None:
+        raise NotFound(f"no program {program_id!r}")
+    period = board_period(record.program, period_key, now)
+    roster = build_roster(store.list_participants(org, program_id))
+    for pp in standings.everyone(org, program_id, period.key):
+        person = roster.participants.get(pp.person)
+        home = (person.team_id or NO_GROUP) if person and person.active else None
+        if home != pp.team:
+            standings.delete_person_period(org, program_id, pp.team, period.key, pp.person)
+    people = sorted(roster.participants.values(), key=lambda p: p.id)
+    for n, person in enumerate(people, start=1):
+        store.touch_membership(org, program_id, person, period.key, now)
+        if n % 50 == 0 or n == len(people):
+            progress(f"asked the stream to recompute {n}/{len(people)} participants")
+    return period, len(people)
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _same_values(a: dict[str, MetricValue], b: dict[str, MetricValue]) -> bool:
+    return a.keys() == b.keys() and all(_close(a[k].value, b[k].value) and a[k].count == b[k].count for k in a)
+
+
+def _same_totals(a: GroupTotals, b: GroupTotals) -> bool:
+    if a.headcount != b.headcount:
+        return False
+    keys = {k for k, t in a.metrics.items() if t.contributors} | {k for k, t in b.metrics.items() if t.contributors}
+    for k in keys:
+        x, y = a.metrics.get(k), b.metrics.get(k)
+        if x is None or y is None or x.contributors != y.contributors:
+            return False
+        if not (_close(x.value_sum, y.value_sum) and _close(x.points_sum, y.points_sum)):
+            return False
+    return True
+
+
+def _show(values: dict[str, MetricValue]) -> str:
+    return "{" + ", ".join(f"{k}: {v.value:g}" for k, v in sorted(values.items())) + "}"
