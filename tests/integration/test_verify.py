@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Client
-
-from podium.cli import main
 from test_cascade_smoke import PROGRAM, ROSTER
+
+from conftest import Client
+from podium.cli import main
 
 
 def seeded(admin: Client, stream) -> None:

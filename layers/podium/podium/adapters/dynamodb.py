@@ -38,7 +38,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from podium.domain.errors import Conflict
@@ -119,6 +119,7 @@ class MembershipItem(_Item):
     updated_at = UTCDateTimeAttribute()
     # Set by `podium rebuild`: the period whose standings the aggregator should recompute for this person.
     rebuild_period = UnicodeAttribute(null=True)
+    touched_at = UTCDateTimeAttribute(null=True)
 
 
 class SubmissionItem(_Item):
@@ -281,19 +282,17 @@ class DynamoStore:
                 )
 
     def touch_membership(self, org: str, program_id: str, person: Participant, period: str, at: datetime) -> None:
-        """Rewrite a person's membership mirror with a period to rebuild: the stream then recomputes their
-        standings on their own shard, like any change to their log."""
-        self.memberships(
-            person_pk(org, program_id, person.id),
-            "M",
-            kind="membership",
-            name=person.name,
-            team=person.team,
-            division=person.division,
-            active=person.active,
-            updated_at=at,
-            rebuild_period=period,
-        ).save()
+        """Mark a person's membership mirror with a period to rebuild: the stream then recomputes their
+        standings on their own shard, like any change to their log. Only the marker is updated, so a roster
+        change written at the same moment is never overwritten."""
+        m = self.memberships
+        item = m(person_pk(org, program_id, person.id), "M")
+        try:
+            item.update(actions=[m.rebuild_period.set(period), m.touched_at.set(at)], condition=m.pk.exists())
+        except UpdateError as e:
+            if e.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            self.save_participants(org, program_id, [person], at)
 
     # --- submissions --------------------------------------------------------------------------------------
 

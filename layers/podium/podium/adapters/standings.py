@@ -39,6 +39,8 @@ class PersonPeriod:
     division: str  # division id, or "-"
     period: str
     values: dict[str, MetricValue]
+    # The program version the item was computed under: new rules change the item, so its team recomputes too.
+    rules: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,9 @@ class DynamoStandings:
             if not start:
                 return membership, submissions
 
+    def touch_membership(self, org: str, program: str, person: Participant, period: str, at: datetime) -> None:
+        self.store.touch_membership(org, program, person, period, at)
+
     # --- participants in a period ---------------------------------------------------------------------------
 
     def get_person_periods(
@@ -144,7 +149,10 @@ class DynamoStandings:
             name=pp.name,
             team=pp.team,
             division=pp.division,
-            data={"values": {k: [v.value, v.reached_at.isoformat(), v.count] for k, v in sorted(pp.values.items())}},
+            data={
+                "values": {k: [v.value, v.reached_at.isoformat(), v.count] for k, v in sorted(pp.values.items())},
+                "rules": pp.rules,
+            },
             gsi1pk=period_gsi(org, program, pp.period),
             gsi1sk=pp.person,
         ).save()
@@ -221,6 +229,7 @@ def _person_period(item: StandingItem) -> PersonPeriod:
         values={
             k: MetricValue(float(v), datetime.fromisoformat(at), int(n)) for k, (v, at, n) in data["values"].items()
         },
+        rules=int(data.get("rules", 0)),
     )
 
 

@@ -52,6 +52,7 @@ class Standings(Protocol):
     def delete_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> None: ...
     def division_teams(self, org: str, program: str, division: str, period: str) -> list[Any]: ...
     def divisions(self, org: str, program: str, period: str) -> list[Any]: ...
+    def touch_membership(self, org: str, program: str, person: Participant, period: str, at: datetime) -> None: ...
 
 
 class Catalog(Protocol):
@@ -68,6 +69,7 @@ class _Work:
     teams: set[tuple[str, str, str, str]] = field(default_factory=set)
     divisions: set[tuple[str, str, str, str]] = field(default_factory=set)
     programs: set[tuple[str, str, str]] = field(default_factory=set)
+    rules_changed: set[tuple[str, str]] = field(default_factory=set)
     first_record: dict[Any, str] = field(default_factory=dict)
 
     def asked(self, key: Any, sequence: str) -> None:
@@ -87,6 +89,7 @@ def recompute(changes: Iterable[Change], standings: Standings, catalog: Catalog,
         *((("team", k), lambda k=k: _team(k, standings, context)) for k in work.teams),
         *((("division", k), lambda k=k: _division(k, standings, context)) for k in work.divisions),
         *((("program", k), lambda k=k: _program(k, standings, context)) for k in work.programs),
+        *((("rules", k), lambda k=k: _rules_changed(k, standings, context)) for k in work.rules_changed),
     ]
     for key, job in jobs:
         try:
@@ -103,13 +106,16 @@ class _Context:
     def __init__(self, catalog: Catalog, now: datetime) -> None:
         self.catalog = catalog
         self.now = now
-        self._programs: dict[tuple[str, str], Program | None] = {}
+        self._programs: dict[tuple[str, str], ProgramRecord | None] = {}
         self._rosters: dict[tuple[str, str], Roster] = {}
 
     def program(self, org: str, program: str) -> Program | None:
+        record = self.record(org, program)
+        return record.program if record else None
+
+    def record(self, org: str, program: str) -> ProgramRecord | None:
         if (org, program) not in self._programs:
-            record = self.catalog.get_program(org, program)
-            self._programs[(org, program)] = record.program if record else None
+            self._programs[(org, program)] = self.catalog.get_program(org, program)
         return self._programs[(org, program)]
 
     def roster(self, org: str, program: str) -> Roster:
@@ -146,6 +152,12 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
                     periods.update(_periods_from(prog, _instant(image["at"]), current))
         work.asked(("person", key), change.sequence)
     # O#{org}#PROG#{program}#T#{team}, sk PP#{period}#{person}: a participant's standing changed
+    # O#{org}, sk PROG#{program}: a program's rules changed, so every current standing may change
+    elif sk.startswith("PROG#") and len(parts) == 2 and change.new and change.old:
+        if change.new.get("document") != change.old.get("document"):
+            key2 = (parts[1], sk.removeprefix("PROG#"))
+            work.rules_changed.add(key2)
+            work.asked(("rules", key2), change.sequence)
     elif sk.startswith("PP#") and len(parts) == 6 and parts[4] == "T":
         key4 = (parts[1], parts[3], parts[5], sk.split("#")[1])
         work.teams.add(key4)
@@ -227,7 +239,8 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
                 standings.delete_person_period(org, program_id, team, period_key, person)
             continue
         name = membership.name if membership is not None else person
-        item = PersonPeriod(person, name, team, division, period_key, dict(values))
+        rules = record.version if (record := context.record(org, program_id)) else 0
+        item = PersonPeriod(person, name, team, division, period_key, dict(values), rules)
         if have != item:
             standings.put_person_period(org, program_id, item)
     if old_team and old_team != team and (old_team, current.key, person) in existing:
@@ -305,3 +318,14 @@ def _program(key: tuple[str, str, str], standings: Standings, context: _Context)
     wanted = GroupPeriod("program", program_id, program.name if program else program_id, "", period, totals)
     if have != wanted:
         standings.put_group(org, program_id, wanted)
+
+
+def _rules_changed(key: tuple[str, str], standings: Standings, context: _Context) -> None:
+    """New rules: have the stream recompute every participant's current standing, each on their own shard."""
+    org, program_id = key
+    program = context.program(org, program_id)
+    if program is None:
+        return
+    period = context.current(program).key
+    for person in context.roster(org, program_id).participants.values():
+        standings.touch_membership(org, program_id, person, period, context.now)
