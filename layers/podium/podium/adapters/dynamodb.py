@@ -135,7 +135,17 @@ class SubmissionItem(_Item):
 
 
 def _bind(model: type[M], table: str, region: str, host: str | None) -> type[M]:
-    meta = type("Meta", (), {"table_name": table, "region": region, "host": host, "max_retry_attempts": 5})
+    meta = type(
+        "Meta",
+        (),
+        {
+            "table_name": table,
+            "region": region,
+            "host": host,
+            "max_retry_attempts": 5,
+            "max_pool_connections": WRITE_CONCURRENCY,
+        },
+    )
     return type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
 
 
@@ -151,6 +161,20 @@ class DynamoStore:
         self.people = _bind(ParticipantItem, table, region, host)
         self.submissions = _bind(SubmissionItem, table, region, host)
         self.memberships = _bind(MembershipItem, table, region, host)
+        self._connection = self.submissions._get_connection().connection
+        self.share_connection(self.orgs, self.keys, self.programs, self.versions, self.people, self.memberships)
+
+    def share_connection(self, *models: type[Model]) -> None:
+        """Every model on this table talks through one botocore client: PynamoDB would otherwise build a session
+        and load DynamoDB's service model once per model class, a cost paid on every cold start."""
+        for model in models:
+            table_connection = model._get_connection()
+            meta = table_connection.connection.get_meta_table(self.table)
+            if meta.data.get("GlobalSecondaryIndexes"):
+                # The one schema the shared client keeps must know the sparse index (PynamoDB has no public way
+                # to replace a table's schema once added).
+                self._connection._tables[self.table] = meta
+            table_connection.connection = self._connection
 
     # --- organisations and keys ---------------------------------------------------------------------------
 

@@ -101,6 +101,7 @@ class DynamoStandings:
     def __init__(self, store: DynamoStore) -> None:
         self.store = store
         self.items = _bind(StandingItem, store.table, store.region, store.host)
+        store.share_connection(self.items)
 
     # --- a participant's log --------------------------------------------------------------------------------
 

@@ -134,6 +134,8 @@ def parse_json(data: bytes) -> Any:
         ) from None
     except RecursionError:
         raise BadRequest("the JSON body is nested too deeply", code="malformed_json") from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise BadRequest("a number in the body is too large", code="malformed_json") from None
     _check_finite(value)
     return value
 

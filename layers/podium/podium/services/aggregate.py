@@ -66,6 +66,7 @@ class _Work:
 
     people: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     moved_from: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    voided: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     teams: set[tuple[str, str, str, str]] = field(default_factory=set)
     divisions: set[tuple[str, str, str, str]] = field(default_factory=set)
     programs: set[tuple[str, str, str]] = field(default_factory=set)
@@ -150,6 +151,9 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
             for image in (change.new, change.old):
                 if image and image.get("at"):
                     periods.update(_periods_from(prog, _instant(image["at"]), current))
+                if image and image.get("voids"):
+                    # A correction may sit in another period than what it cancels: that period changes too.
+                    work.voided[key].add(str(image["voids"]))
         work.asked(("person", key), change.sequence)
     # O#{org}#PROG#{program}#T#{team}, sk PP#{period}#{person}: a participant's standing changed
     # O#{org}, sk PROG#{program}: a program's rules changed, so every current standing may change
@@ -217,10 +221,13 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
         return
     membership, log = standings.person_log(org, program_id, person)
     effective = effective_submissions(log)
+    current = context.current(program)
+    for s in log:
+        if s.id in work.voided.get(key, ()):
+            work.people[key].update(_periods_from(program, s.at, current))
     active = membership is not None and membership.active
     team = (membership.team_id or NO_GROUP) if active and membership else NO_GROUP
     division = (membership.division_id or NO_GROUP) if active and membership else NO_GROUP
-    current = context.current(program)
     periods = sorted(work.people[key])
     old_team = work.moved_from.get(key, "")
     lookups = [(team, p, person) for p in periods]
