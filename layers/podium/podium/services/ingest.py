@@ -6,18 +6,24 @@ reports duplicates. Rows are read and written in chunks, so a large CSV file nev
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
 from podium.domain.errors import Forbidden, NotFound, Problem
-from podium.domain.program import Program
-from podium.domain.records import read_submission_rows, submission_header_problems, without_bom
-from podium.domain.roster import Roster, build_roster
+from podium.domain.program import PROGRAM_ID, Program
+from podium.domain.records import (
+    MAX_ID_LENGTH,
+    ROW_NUMBER,
+    ROW_PROBLEM,
+    CsvRows,
+    read_submission_rows,
+    submission_header_problems,
+)
+from podium.domain.roster import PARTICIPANT_ID, Roster, build_roster
 from podium.domain.submissions import Submission
 from podium.services.auth import Principal
 from podium.services.ports import ProgramRecord, PutOutcome, Scope, Store, StoredSubmission
@@ -27,6 +33,8 @@ CHUNK_ROWS = 500
 FUTURE_SKEW = timedelta(minutes=5)
 # Below this many distinct people, fetching just them is cheaper than reading the whole roster.
 SMALL_BATCH_PEOPLE = 50
+# Beside ROW_PROBLEM, a row a source could not shape may name the field at fault (`participant`, a metric).
+ROW_FIELD = "!field"
 
 
 @dataclass
@@ -46,7 +54,8 @@ class IngestResult:
             "rejected": self.rows_rejected,
             "accepted_ids": self.accepted,
             "duplicate_ids": self.duplicates,
-            "errors": self.rejected,
+            # In row order, whichever check found them (reading, voids, the write itself).
+            "errors": sorted(self.rejected, key=lambda e: int(e.get("row") or 0)),
         }
 
 
@@ -63,12 +72,17 @@ def submit(
     """Validate and store submission rows (JSON objects or a form); rows number from 1."""
     who.require(Scope.SUBMIT, program_id)
     record = _program(store, who.org, program_id)
-    wanted = {str(r.get("participant", "")).strip() for r in rows} - {""}
+    wanted = {p.strip() for r in rows if isinstance(p := r.get("participant"), str)}
+    # Only well-formed ids can be on the roster; anything else (too long for a key, say) is never looked up.
+    wanted = {p for p in wanted if PARTICIPANT_ID.fullmatch(p)}
     if len(wanted) <= SMALL_BATCH_PEOPLE:
         roster = build_roster(store.get_participants(who.org, program_id, wanted))
     else:
         roster = build_roster(store.list_participants(who.org, program_id))
-    return _store_rows(store, who, record.program, roster, rows, source, now, idempotency_key, 1, "field")
+    numbered = [{**row, ROW_NUMBER: n} for n, row in enumerate(rows, start=1)]
+    return _store_rows(
+        store, who, record.program, roster, numbered, source, now, idempotency_key, "field", single=len(rows) == 1
+    )
 
 
 def submit_csv(
@@ -84,12 +98,12 @@ def submit_csv(
     who.require(Scope.SUBMIT, program_id)
     record = _program(store, who.org, program_id)
     program = record.program
-    reader = csv.DictReader(without_bom(lines))
-    header_problems = submission_header_problems(reader.fieldnames or [], program)
+    rows = CsvRows(lines)
+    header_problems = rows.header_problems([]) or submission_header_problems(rows.header, program)
     if header_problems:
         return IngestResult(rejected=[p.as_dict() for p in header_problems])
     roster = build_roster(store.list_participants(who.org, program_id))
-    return _store_rows(store, who, program, roster, reader, "csv", now, idempotency_key, 2, "column")
+    return _store_rows(store, who, program, roster, rows, "csv", now, idempotency_key, "column")
 
 
 def _store_rows(
@@ -101,30 +115,55 @@ def _store_rows(
     source: str,
     now: datetime,
     idempotency_key: str | None,
-    first_row: int,
     noun: str,
+    *,
+    single: bool = False,
 ) -> IngestResult:
     window = (now - timedelta(days=program.backdate_days), now + FUTURE_SKEW)
     result = IngestResult()
-    start = first_row
-    single = isinstance(rows, Sequence) and len(rows) == 1
-    for chunk in _chunks(_with_ids(rows, idempotency_key, first_row, single), CHUNK_ROWS):
-        read = read_submission_rows(chunk, program, roster, now=now, first_row=start, noun=noun, window=window)
-        result.rejected += [p.as_dict() for p in read.problems]
-        good = _check_voids(store, who.org, program.id, read.submissions, chunk, start, result)
+    for chunk in _chunks(_with_ids(rows, idempotency_key, single), CHUNK_ROWS):
+        read = read_submission_rows(chunk, program, roster, now=now, noun=noun, window=window)
+        by_number = {_number(row): row for row in chunk}
+        result.rejected += [_with_field(p, by_number.get(p.row or 0, {}), noun).as_dict() for p in read.problems]
+        numbers: dict[str, int] = {}
+        for row in chunk:  # the first row with an id is the one read; a second is refused as a repeat
+            numbers.setdefault(str(row.get("id") or "").strip(), _number(row))
+        timed = {sid for sid, n in numbers.items() if str(by_number[n].get("at") or "").strip()}
+        good = _check_voids(store, who.org, program.id, read.submissions, numbers, timed, noun, result)
         stored = [StoredSubmission(s, source, now, who.by) for s in good]
-        for s, outcome in zip(good, store.put_submissions(who.org, program.id, stored), strict=True):
+        for item, outcome in zip(stored, store.put_submissions(who.org, program.id, stored), strict=True):
+            s = item.submission
             if outcome is PutOutcome.CREATED:
                 result.accepted.append(s.id)
-            elif outcome is PutOutcome.DUPLICATE:
+            elif outcome is PutOutcome.DUPLICATE or (
+                s.id not in timed and _same_but_time(store, who.org, program, item)
+            ):
                 result.duplicates.append(s.id)
             else:
-                row = _row_of(chunk, s.id, start)
                 result.rejected.append(
-                    Problem.in_row(row, "id", f"{s.id!r} is already used by a different submission", noun).as_dict()
+                    Problem.in_row(
+                        numbers[s.id], "id", f"{s.id!r} is already used by a different submission", noun
+                    ).as_dict()
                 )
-        start += len(chunk)
     return result
+
+
+def _with_field(problem: Problem, row: Mapping[str, object], noun: str) -> Problem:
+    """A problem the row's source found carries the field the source named, if it named one."""
+    named = row.get(ROW_FIELD)
+    if problem.field is None and problem.row is not None and ROW_PROBLEM in row and isinstance(named, str):
+        return Problem.in_row(problem.row, named, problem.message, noun)
+    return problem
+
+
+def _same_but_time(store: Store, org: str, program: Program, item: StoredSubmission) -> bool:
+    """A retry that left `at` to the server gets a new `at`; it is still the same submission if all else is."""
+    s = item.submission
+    existing = store.get_submission(org, program.id, s.participant, s.id)
+    if existing is None:
+        return False
+    e = existing.submission
+    return (e.participant, dict(e.values), e.voids) == (s.participant, dict(s.values), s.voids)
 
 
 @dataclass(frozen=True)
@@ -151,9 +190,13 @@ def void(
     if who.program is not None:
         raise Forbidden("corrections need an API key, not a public program token")
     _program(store, who.org, program_id)
+    missing = NotFound(f"no submission {submission_id!r} for participant {participant!r}")
+    # Ids that no submission can have are not looked up (a key that long is refused by the table itself).
+    if not PARTICIPANT_ID.fullmatch(participant) or not 0 < len(submission_id) <= MAX_ID_LENGTH:
+        raise missing
     target = store.get_submission(who.org, program_id, participant, submission_id)
     if target is None:
-        raise NotFound(f"no submission {submission_id!r} for participant {participant!r}")
+        raise missing
     correction = Submission(
         id=f"void-{submission_id}",
         participant=participant,
@@ -169,23 +212,29 @@ def void(
 
 
 def _program(store: Store, org: str, program_id: str) -> ProgramRecord:
-    record = store.get_program(org, program_id)
+    record = store.get_program(org, program_id) if PROGRAM_ID.fullmatch(program_id) else None
     if record is None:
         raise NotFound(f"no program {program_id!r}")
     return record
 
 
 def _with_ids(
-    rows: Iterable[Mapping[str, object]], idempotency_key: str | None, first_row: int, single: bool
+    rows: Iterable[Mapping[str, object]], idempotency_key: str | None, single: bool
 ) -> Iterator[Mapping[str, object]]:
     """Give every row an id: its own, else one derived from the request's Idempotency-Key, else a new one."""
-    for n, row in enumerate(rows, start=first_row):
+    for row in rows:
         if str(row.get("id") or "").strip():
             yield row
         elif idempotency_key:
-            yield {**row, "id": idempotency_key if single else f"{idempotency_key}-{n}"}
+            yield {**row, "id": idempotency_key if single else f"{idempotency_key}-{_number(row)}"}
         else:
             yield {**row, "id": uuid.uuid4().hex}
+
+
+def _number(row: Mapping[str, object]) -> int:
+    """The row's number as its sender counts: from 1 in a JSON list, as in the file (header = 1) for CSV."""
+    number = row.get(ROW_NUMBER)
+    return number if isinstance(number, int) else 0
 
 
 def _check_voids(
@@ -193,28 +242,31 @@ def _check_voids(
     org: str,
     program_id: str,
     submissions: list[Submission],
-    chunk: Sequence[Mapping[str, object]],
-    first_row: int,
+    numbers: Mapping[str, int],
+    timed: set[str],
+    noun: str,
     result: IngestResult,
 ) -> list[Submission]:
-    """A row that voids must name an existing submission of the same participant."""
+    """A row that voids must name an existing submission of the same participant. Sent without `at`, it sits at
+    the time of what it voids (as a correction made by `void` does), so it falls in the same period."""
     good = []
     for s in submissions:
-        if s.voids and store.get_submission(org, program_id, s.participant, s.voids) is None:
-            row = _row_of(chunk, s.id, first_row)
-            result.rejected.append(
-                Problem.in_row(row, "voids", f"{s.voids!r} is not a submission of {s.participant!r}").as_dict()
+        at = s.at
+        if s.voids:
+            target = (
+                store.get_submission(org, program_id, s.participant, s.voids) if len(s.voids) <= MAX_ID_LENGTH else None
             )
-            continue
-        good.append(s)
+            if target is None:
+                result.rejected.append(
+                    Problem.in_row(
+                        numbers[s.id], "voids", f"{s.voids!r} is not a submission of {s.participant!r}", noun
+                    ).as_dict()
+                )
+                continue
+            if s.id not in timed:
+                at = target.submission.at
+        good.append(s if at == s.at else replace(s, at=at))
     return good
-
-
-def _row_of(chunk: Sequence[Mapping[str, object]], submission_id: str, first_row: int) -> int:
-    for i, row in enumerate(chunk):
-        if str(row.get("id") or "").strip() == submission_id:
-            return first_row + i
-    return first_row
 
 
 def _chunks(rows: Iterable[Mapping[str, object]], size: int) -> Iterator[list[Mapping[str, object]]]:
