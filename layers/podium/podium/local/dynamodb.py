@@ -68,21 +68,36 @@ def start(port: int | None = None, data_dir: Path | None = None, jar: Path | Non
         command += ["-dbPath", str(data_dir)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             err = process.stderr.read().decode(errors="replace") if process.stderr else ""
             raise RuntimeError(f"DynamoDB Local exited at start: {err.strip()[-500:]}")
-        try:
-            urllib.request.urlopen(endpoint, timeout=1)
-        except urllib.error.HTTPError:
-            return DynamoDBLocal(process, endpoint)  # it answers (400 to a bare GET): ready
-        except OSError:
-            time.sleep(0.2)
-            continue
-        return DynamoDBLocal(process, endpoint)
+        if _answers(endpoint):
+            return DynamoDBLocal(process, endpoint)
+        time.sleep(0.3)
     process.kill()
-    raise RuntimeError("DynamoDB Local did not answer within 60 s")
+    raise RuntimeError("DynamoDB Local did not answer within 120 s")
+
+
+def _answers(endpoint: str) -> bool:
+    """Ready means a real request succeeds: the HTTP port opens before the storage engine is up."""
+    request = urllib.request.Request(  # noqa: S310 - our own loopback endpoint
+        endpoint,
+        data=b"{}",
+        method="POST",
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as reply:  # noqa: S310 - our own loopback endpoint
+            return bool(reply.status == 200)
+    except OSError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,6 +75,7 @@ class StreamPoller:
         *,
         function_name: str = "AggregateFunction",
         parked_dir: Path | None = None,
+        checkpoint_file: Path | None = None,
     ) -> None:
         self.client = client
         self.table = table
@@ -87,10 +88,19 @@ class StreamPoller:
         self.delivered = 0
         self._shards: dict[str, _Shard] = {}
         self._done: set[str] = set()
+        # Where each shard was read up to, kept on disk so a restarted stack resumes instead of replaying.
+        self.checkpoint_file = checkpoint_file
+        self._checkpoints: dict[str, str] = {}
+        if checkpoint_file is not None and checkpoint_file.is_file():
+            saved = json.loads(checkpoint_file.read_text())
+            self._checkpoints = dict(saved.get("shards", {}))
+            self._done = set(saved.get("done", []))
         arn = dynamodb.describe_table(TableName=table)["Table"].get("LatestStreamArn")
         if not arn:
             raise RuntimeError(f"table {table} has no stream")
         self.stream_arn = str(arn)
+        if self._checkpoints and json.loads(checkpoint_file.read_text()).get("stream") != self.stream_arn:  # type: ignore[union-attr]
+            self._checkpoints, self._done = {}, set()  # a new stream (the table was recreated): start over
 
     def _refresh_shards(self) -> None:
         start: str | None = None
@@ -119,9 +129,15 @@ class StreamPoller:
 
     def _poll_shard(self, shard: _Shard) -> int:
         if shard.iterator is None and not shard.ended:
-            shard.iterator = self.client.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard.id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+            after = self._checkpoints.get(shard.id)
+            position: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            shard.iterator = self.client.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard.id, **position)[
+                "ShardIterator"
+            ]
         while shard.iterator and len(shard.pending) < self.settings.batch_size:
             page = self.client.get_records(ShardIterator=shard.iterator, Limit=1000)
             records = page.get("Records", [])
@@ -144,12 +160,23 @@ class StreamPoller:
             shard.pending = shard.pending[self.settings.batch_size :]
             self._deliver(batch, self.settings.max_retries)
             delivered += len(batch)
+            self._checkpoint(shard.id, batch[-1]["dynamodb"]["SequenceNumber"])
         if not shard.pending:
             shard.first_pending_at = None
         if shard.ended and not shard.pending:
             self._done.add(shard.id)
             del self._shards[shard.id]
+            self._checkpoint(shard.id, None)
         return delivered
+
+    def _checkpoint(self, shard_id: str, sequence: str | None) -> None:
+        if sequence is not None:
+            self._checkpoints[shard_id] = sequence
+        if self.checkpoint_file is not None:
+            state = {"stream": self.stream_arn, "shards": self._checkpoints, "done": sorted(self._done)}
+            temporary = self.checkpoint_file.with_suffix(".tmp")
+            temporary.write_text(json.dumps(state))
+            temporary.replace(self.checkpoint_file)
 
     def _deliver(self, batch: list[dict[str, Any]], retries_left: int) -> None:
         """Invoke the consumer on a batch until it succeeds, retrying from the first failed record."""

@@ -1,0 +1,345 @@
+"""`podium local`: Podium on one machine, wired from template.yaml, with the demo program.
+
+One process tree: DynamoDB Local (data under .podium/, kept between runs; moto's server in memory when Java or
+the jar is missing), an HTTP server that turns requests into API Gateway events for the template's handlers, and
+a stream poller that feeds the table's stream to the aggregate function with the template's batch settings.
+Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import queue
+import random
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+TABLE = "podium-local"
+DEMO_ORG = "demo"
+DEMO = "healthcare-sales"
+API_INSTANCES = 4  # handler copies, like warm Lambda containers: requests run in parallel, each alone in its copy
+
+
+@dataclass
+class Stack:
+    root: Path
+    data_dir: Path
+    port: int
+    endpoint: str
+    api: Any
+    poller: Any
+    stop_event: threading.Event
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def find_root(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "template.yaml").is_file():
+            return folder
+    raise RuntimeError("run `podium local` inside a Podium checkout (no template.yaml above this folder)")
+
+
+@contextmanager
+def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
+    """DynamoDB Local on disk (or in memory); moto's server when Java or the jar is missing. Yields (endpoint, kind)."""
+    from podium.local import dynamodb
+
+    if dynamodb.find_jar() and dynamodb.java_available():
+        ddb = dynamodb.start(data_dir=None if in_memory else data_dir / "dynamodb")
+        try:
+            yield ddb.endpoint, "DynamoDB Local" + (" (in memory)" if in_memory else f" (data in {data_dir}/dynamodb)")
+        finally:
+            ddb.stop()
+        return
+    from moto.server import ThreadedMotoServer
+
+    print(
+        "warning: Java 17+ or DynamoDB Local is missing (run `make dynamodb-local`); using moto's server in memory: "
+        "data is lost when the stack stops",
+        file=sys.stderr,
+    )
+    port = dynamodb.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}", "moto server (in memory)"
+    finally:
+        server.stop()
+
+
+def configure_environment(endpoint: str) -> None:
+    """The settings the functions read, pointed at the local database; nothing can reach AWS."""
+    os.environ.update(
+        {
+            "PODIUM_TABLE": TABLE,
+            "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_METRICS_NAMESPACE": "PodiumLocal",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            # Metrics would be CloudWatch EMF lines on stdout: noise on a laptop.
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+
+
+class ApiPool:
+    """Several copies of the template's handlers, so concurrent requests run side by side as on Lambda."""
+
+    def __init__(self, root: Path, refs: dict[str, str], size: int = API_INSTANCES) -> None:
+        from podium.local.apigw import LocalApi
+
+        self.template_api = LocalApi(root, refs)
+        self._free: queue.Queue[Any] = queue.Queue()
+        self._free.put(self.template_api)
+        for _ in range(size - 1):
+            self._free.put(LocalApi(root, refs))
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        api = self._free.get()
+        try:
+            return api.request(*args, **kwargs)
+        finally:
+            self._free.put(api)
+
+
+def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "PodiumLocal"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            path, _, query = self.path.partition("?")
+            try:
+                reply = stack.api.request(
+                    self.command,
+                    path,
+                    headers={k: v for k, v in self.headers.items()},
+                    query=query,
+                    body=body,
+                    source_ip=self.client_address[0],
+                )
+                status, headers, payload = reply.status, reply.headers, reply.body
+            except Exception as error:  # the edge must answer, whatever a handler did
+                status, headers = 502, {"content-type": "application/json"}
+                payload = json.dumps({"error": {"code": "local_stack", "message": repr(error)}}).encode()
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if os.environ.get("PODIUM_LOCAL_ACCESS_LOG"):
+                super().log_message(format, *args)
+
+    return Handler
+
+
+def _poll_forever(stack: Stack) -> None:
+    while not stack.stop_event.is_set():
+        try:
+            stack.poller.poll_once()
+        except Exception as error:  # keep polling: a bad moment must not stop the cascade for good
+            print(f"stream poller: {error!r}", file=sys.stderr)
+            stack.stop_event.wait(1.0)
+        stack.stop_event.wait(0.1)
+
+
+def start(root: Path, data_dir: Path, endpoint: str, port: int, *, window_seconds: float | None = None) -> Stack:
+    """Create the table, load the handlers, start the HTTP server and the stream poller (in threads)."""
+    import boto3
+
+    from podium.adapters.template import create_tables
+    from podium.local.apigw import load_function
+    from podium.local.streams import StreamPoller, StreamSettings, stream_consumers
+
+    configure_environment(endpoint)
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint)
+    create_tables(ddb, root / "template.yaml", {"PodiumTable": TABLE})
+    refs = {"PodiumTable": TABLE}
+    api = ApiPool(root, refs)
+    template = api.template_api.template
+    ((function, properties),) = stream_consumers(template)
+    settings = StreamSettings.from_event(properties)
+    if window_seconds is not None:
+        settings = StreamSettings(settings.batch_size, window_seconds, settings.max_retries, settings.bisect_on_error)
+    poller = StreamPoller(
+        ddb,
+        boto3.client("dynamodbstreams", endpoint_url=endpoint),
+        TABLE,
+        load_function(root, template, function, refs),
+        settings,
+        function_name=function,
+        parked_dir=data_dir / "parked",
+    )
+    stack = Stack(root, data_dir, port, endpoint, api, poller, threading.Event())
+    ThreadingHTTPServer.daemon_threads = True
+    stack.server = ThreadingHTTPServer(("127.0.0.1", port), _http_handler(stack))
+    stack.port = stack.server.server_address[1]
+    threading.Thread(target=stack.server.serve_forever, name="http", daemon=True).start()
+    threading.Thread(target=_poll_forever, args=(stack,), name="stream", daemon=True).start()
+    return stack
+
+
+def stop(stack: Stack) -> None:
+    stack.stop_event.set()
+    if stack.server is not None:
+        stack.server.shutdown()
+        stack.server.server_close()
+
+
+# --- the demo -----------------------------------------------------------------------------------------------
+
+
+def seed_demo(stack: Stack) -> str:
+    """On first start: the demo org, the healthcare-sales program, its 230 reps, and a week of scores moved to
+    the current week (so the demo is always inside the back-dating window). Returns the demo admin key."""
+    from podium.adapters.factory import store
+    from podium.services.auth import create_org
+
+    key_file = stack.data_dir / "demo-admin-key"
+    if store().get_org(DEMO_ORG) is not None and key_file.is_file():
+        return key_file.read_text().strip()
+    if store().get_org(DEMO_ORG) is not None:
+        raise RuntimeError(f"the demo org exists but {key_file} is gone: delete {stack.data_dir} to start afresh")
+    key = create_org(store(), DEMO_ORG, "Demo Health", datetime.now(UTC)).token
+    stack.data_dir.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    example = stack.root / "examples" / DEMO
+    auth = {"Authorization": f"Bearer {key}"}
+    _ok(
+        stack.api.request(
+            "PUT",
+            f"/v1/programs/{DEMO}",
+            headers={**auth, "Content-Type": "application/yaml"},
+            body=(example / "program.yaml").read_bytes(),
+        )
+    )
+    _ok(
+        stack.api.request(
+            "PUT",
+            f"/v1/programs/{DEMO}/roster",
+            headers={**auth, "Content-Type": "text/csv"},
+            body=(example / "roster.csv").read_bytes(),
+        )
+    )
+    _ok(
+        stack.api.request(
+            "POST",
+            f"/v1/programs/{DEMO}/submissions",
+            headers={**auth, "Content-Type": "text/csv"},
+            body=shifted_submissions(example / "submissions.csv", datetime.now(UTC)).encode(),
+        )
+    )
+    return key
+
+
+def shifted_submissions(path: Path, now: datetime) -> str:
+    """The example's submissions moved by whole weeks so that its main week is this week; rows still in the
+    future are left out (they have not happened yet), so the demo looks like a week in progress."""
+    rows = list(csv.DictReader(path.open(newline="")))
+    times = [datetime.fromisoformat(r["at"]) for r in rows]
+    last = max(times)
+    example_monday = (last - timedelta(days=last.weekday())).date()
+    local_now = now.astimezone(last.tzinfo)
+    this_monday = (local_now - timedelta(days=local_now.weekday())).date()
+    shift = timedelta(weeks=(this_monday - example_monday).days // 7)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
+    writer.writeheader()
+    for row, at in zip(rows, times, strict=True):
+        if at + shift <= now:
+            writer.writerow({**row, "at": (at + shift).isoformat()})
+    return out.getvalue()
+
+
+def simulate(stack: Stack, key: str, every: float = 2.0) -> None:
+    """A trickle of new scores from random reps, so the boards move."""
+    from podium.adapters.factory import store
+
+    people = [p.id for p in store().list_participants(DEMO_ORG, DEMO) if p.active]
+    rng = random.Random()  # noqa: S311 - demo scores, not secrets
+    while not stack.stop_event.wait(every):
+        rows = [
+            {"participant": rng.choice(people), "values": {"calls": rng.randint(1, 12), "demos": rng.randint(0, 2)}}
+            for _ in range(rng.randint(1, 4))
+        ]
+        stack.api.request(
+            "POST",
+            f"/v1/programs/{DEMO}/submissions",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            body=json.dumps(rows).encode(),
+        )
+
+
+def _ok(reply: Any) -> None:
+    if reply.status >= 300:
+        raise RuntimeError(f"seeding the demo failed: {reply.status} {reply.body[:500]!r}")
+
+
+def main(port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores: bool = False) -> int:
+    root = find_root()
+    data_dir = data_dir if data_dir.is_absolute() else root / data_dir
+    with database(data_dir, in_memory) as (endpoint, kind):
+        stack = start(root, data_dir, endpoint, port)
+        try:
+            key = seed_demo(stack)
+            if simulate_scores:
+                threading.Thread(target=simulate, args=(stack, key), name="simulate", daemon=True).start()
+            _banner(stack, kind, key, simulate_scores)
+            while not stack.stop_event.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            print("\nstopping…", file=sys.stderr)
+        finally:
+            stop(stack)
+    return 0
+
+
+def _banner(stack: Stack, kind: str, key: str, simulating: bool) -> None:
+    u = stack.url
+    print(
+        f"""
+Podium is running locally ({kind}).
+
+  API             {u}/v1
+  OpenAPI         {u}/v1/openapi.json
+  Division board  {u}/v1/programs/{DEMO}/boards/division/mid-west
+  Team board      {u}/v1/programs/{DEMO}/boards/team/chicago
+  Program board   {u}/v1/programs/{DEMO}/boards/program
+
+  Demo admin key  {key}
+  Try:  curl -H "Authorization: Bearer {key}" {u}/v1/programs/{DEMO}/boards/division/mid-west
+{"  Simulating new scores every 2 s." if simulating else ""}
+Data lives in {stack.data_dir} (delete it to start afresh). Ctrl-C stops everything.
+""",
+        flush=True,
+    )
