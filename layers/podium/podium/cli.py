@@ -77,6 +77,18 @@ def _parser() -> argparse.ArgumentParser:
     create_org.add_argument("--json", action="store_true", help='print {"org": …, "key": …}')
     create_org.set_defaults(run=_create_org)
 
+    local = sub.add_parser(
+        "local",
+        help="run Podium on this machine: DynamoDB Local, the HTTP API, the stream, the demo program",
+        description="Run Podium locally, wired from template.yaml, with the demo program seeded on first start.",
+    )
+    local.add_argument("--port", type=int, default=3000, help="HTTP port on 127.0.0.1 (default 3000; 0 picks one)")
+    local.add_argument("--data", type=Path, default=Path(".podium"), help="where data is kept (default .podium/)")
+    local.add_argument("--in-memory", action="store_true", help="keep nothing on disk")
+    local.add_argument("--simulate", action="store_true", help="keep new scores trickling in, so boards move")
+    local.add_argument("--no-demo", action="store_true", help="start empty (no demo organisation or program)")
+    local.set_defaults(run=_local)
+
     for name, run, text in (
         ("verify", _verify, "recompute every standing from the log and report drift (exit 1 if any)"),
         ("rebuild", _rebuild, "repair standings: remove misplaced items and have the stream recompute everyone"),
@@ -87,6 +99,17 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--period", help="a period of the program's kind (default: the current one)")
         command.set_defaults(run=run)
     return parser
+
+
+def _local(args: argparse.Namespace) -> int:
+    from podium.local.stack import main as run_local
+
+    try:
+        return run_local(
+            args.port, args.data, in_memory=args.in_memory, simulate_scores=args.simulate, demo=not args.no_demo
+        )
+    except (RuntimeError, OSError) as e:
+        raise CommandError(str(e)) from None
 
 
 def _table_store() -> tuple[object, object]:

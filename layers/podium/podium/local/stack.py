@@ -198,11 +198,17 @@ def start(root: Path, data_dir: Path, endpoint: str, port: int, *, window_second
         settings,
         function_name=function,
         parked_dir=data_dir / "parked",
+        checkpoint_file=data_dir / "stream-checkpoints.json",
     )
     stack = Stack(root, data_dir, port, endpoint, api, poller, threading.Event())
     ThreadingHTTPServer.daemon_threads = True
     stack.server = ThreadingHTTPServer(("127.0.0.1", port), _http_handler(stack))
     stack.port = stack.server.server_address[1]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # How other tools (podium admin, verify, tests) find this stack while it runs.
+    (data_dir / "stack.json").write_text(
+        json.dumps({"url": stack.url, "dynamodb_endpoint": endpoint, "table": TABLE, "pid": os.getpid()})
+    )
     threading.Thread(target=stack.server.serve_forever, name="http", daemon=True).start()
     threading.Thread(target=_poll_forever, args=(stack,), name="stream", daemon=True).start()
     return stack
@@ -305,14 +311,16 @@ def _ok(reply: Any) -> None:
         raise RuntimeError(f"seeding the demo failed: {reply.status} {reply.body[:500]!r}")
 
 
-def main(port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores: bool = False) -> int:
+def main(
+    port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores: bool = False, demo: bool = True
+) -> int:
     root = find_root()
     data_dir = data_dir if data_dir.is_absolute() else root / data_dir
     with database(data_dir, in_memory) as (endpoint, kind):
         stack = start(root, data_dir, endpoint, port)
         try:
-            key = seed_demo(stack)
-            if simulate_scores:
+            key = seed_demo(stack) if demo else ""
+            if simulate_scores and key:
                 threading.Thread(target=simulate, args=(stack, key), name="simulate", daemon=True).start()
             _banner(stack, kind, key, simulate_scores)
             while not stack.stop_event.wait(1.0):
@@ -326,6 +334,13 @@ def main(port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores:
 
 def _banner(stack: Stack, kind: str, key: str, simulating: bool) -> None:
     u = stack.url
+    if not key:
+        print(
+            f"\nPodium is running locally ({kind}) at {u}/v1, without the demo. Ctrl-C stops everything.\n"
+            f"State: {stack.data_dir / 'stack.json'}",
+            flush=True,
+        )
+        return
     print(
         f"""
 Podium is running locally ({kind}).
