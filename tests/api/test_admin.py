@@ -5,15 +5,24 @@ Every test speaks to the handlers through the template's routes (LocalApi), on m
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
-from conftest import ROOT, Client, Reply, bootstrap_org
 
+from conftest import ROOT, Client, Reply, bootstrap_org
+from podium.adapters.template import load_template
+from podium.local.apigw import LambdaContext, http_api_event, routes_from_template, to_response
+
+ROUTES = routes_from_template(load_template(ROOT / "template.yaml"))
+CATCH_ALL = ("$default", "/$default")  # an HttpApi event without Path takes every path no other route takes
 PROGRAM: dict[str, Any] = {
     "id": "sprint",
     "name": "Sprint",
@@ -30,6 +39,17 @@ metrics:
     points: {per_unit: 10, cap: 100}
 """
 ROSTER_CSV = "id,name,email,team,division\nann,Ann,ann@example.com,Red,North\nbob,Bob,,Blue,North\ncat,Cat,,Red,North\n"
+
+
+_shared_loader = functools.cache(botocore.loaders.create_loader)
+
+
+@pytest.fixture(autouse=True)
+def _one_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every botocore session (each PynamoDB model makes one) shares one loader of the read-only service models,
+    instead of parsing them again: this keeps a test's set-up at a fraction of a second."""
+    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
+    yield
 
 
 def sha256(text: str) -> str:
@@ -59,7 +79,13 @@ def assert_error(r: Reply, status: int, code: str | None = None) -> dict[str, An
 
 
 def put_program(admin: Client, program: str = "sprint", **changes: Any) -> Reply:
-    r = admin.call("PUT", f"/v1/programs/{program}", {**PROGRAM, "id": program, **changes})
+    r: Reply = admin.call("PUT", f"/v1/programs/{program}", {**PROGRAM, "id": program, **changes})
+    assert r.status == 200, r.text
+    return r
+
+
+def put_roster(admin: Client, csv: str = ROSTER_CSV, program: str = "sprint", query: str = "") -> Reply:
+    r: Reply = admin.call("PUT", f"/v1/programs/{program}/roster", csv, content_type="text/csv", query=query)
     assert r.status == 200, r.text
     return r
 
@@ -99,10 +125,10 @@ def table_text(table: str) -> str:
 # --- API keys -----------------------------------------------------------------------------------------------
 
 
-def test_a_new_key_is_shown_once_and_stored_only_as_its_sha256(admin: Client, store: Any, backend: str) -> None:
+def test_a_new_key_is_random_shown_once_and_stored_only_as_its_sha256(admin: Client, store: Any, backend: str) -> None:
     created = make_key(admin, "read", name="dashboard")
     key = created["key"]
-    assert key.startswith("pdk_acme_")
+    assert key.startswith(f"pdk_acme_{created['id']}_")
     assert created["name"] == "dashboard" and created["scopes"] == ["read"] and created["revoked_at"] is None
 
     listed = admin.call("GET", "/v1/keys")
@@ -116,86 +142,117 @@ def test_a_new_key_is_shown_once_and_stored_only_as_its_sha256(admin: Client, st
     assert stored.secret_hash == sha256(secret_of(key))
     assert secret_of(key) not in table_text(backend)
 
-
-def test_keys_are_random(admin: Client) -> None:
-    keys = [make_key(admin, "read")["key"] for _ in range(3)]
-    assert len(set(keys)) == 3
-    assert len({secret_of(k) for k in keys}) == 3
-    assert all(len(secret_of(k)) >= 40 for k in keys)  # 256 bits, base64url
+    others = [make_key(admin, "read")["key"] for _ in range(2)]
+    secrets = {secret_of(k) for k in [key, *others]}
+    assert len(secrets) == 3 and all(len(s) >= 40 for s in secrets)  # 256 random bits each
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    [None, "", "Bearer", "Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer pdk_acme", "Bearer pdk_ACME_x_y"],
-)
-def test_a_request_without_a_valid_key_gets_401(admin: Client, authorization: str | None) -> None:
-    headers = {} if authorization is None else {"Authorization": authorization}
-    r = admin.call("GET", "/v1/programs", key="", headers=headers)
-    assert_error(r, 401, "unauthenticated")
-    assert r.headers.get("www-authenticate", "").startswith("Bearer")
-
-
-def test_a_key_with_a_wrong_secret_gets_401(admin: Client) -> None:
+def test_a_request_without_a_valid_key_gets_401(admin: Client) -> None:
     key = make_key(admin, "admin")["key"]
-    forged = key[: -len(secret_of(key))] + secret_of(admin.key)
-    assert_error(admin.call("GET", "/v1/programs", key=forged), 401)
+    wrong_secret = key[: -len(secret_of(key))] + secret_of(admin.key)
+    for headers in (
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer nonsense"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer pdk_acme"},
+        {"Authorization": "Bearer pdk_ACME_x_y"},
+        {"Authorization": f"Bearer {wrong_secret}"},
+        {"Authorization": f"Bearer {key}x"},
+        {"Authorization": f"Bearer {key[: -len(secret_of(key))]}\udc80"},  # not even UTF-8
+    ):
+        r = admin.call("GET", "/v1/programs", key="", headers=headers)
+        assert_error(r, 401, "unauthenticated")
+        assert r.headers.get("www-authenticate", "").startswith("Bearer"), headers
     assert admin.call("GET", "/v1/programs", key=key).status == 200
+    assert admin.call("GET", "/v1/programs", key="", headers={"authorization": f"bearer {key}"}).status == 200
 
 
-def test_a_read_key_reads_but_cannot_change_anything(admin: Client) -> None:
+def test_every_route_but_the_openapi_document_needs_a_key(api: Client) -> None:
+    for route in ROUTES:
+        if route.path in CATCH_ALL:  # a catch-all answers 404 to anyone
+            continue
+        path = route.path.replace("{scope}", "read")
+        for name in ("program", "participant", "submission", "key_id", "team", "division"):
+            path = path.replace("{" + name + "}", "x")
+        assert "{" not in path, f"give the parameters of {route.route_key} a value here"
+        body = b"{}" if route.method in ("PUT", "POST", "PATCH") else None
+        r = api.call(route.method, path, body, content_type="application/json" if body else None)
+        if route.path == "/v1/openapi.json":
+            assert r.status == 200, r.text
+        else:
+            assert_error(r, 401, "unauthenticated")
+
+
+def test_each_scope_allows_only_its_own_routes(admin: Client) -> None:
     put_program(admin)
-    read = make_key(admin, "read")["key"]
+    put_roster(admin)
+    submission = {"participant": "ann", "values": {"calls": 1}}
+    read, submit = make_key(admin, "read")["key"], make_key(admin, "submit")["key"]
+    both, second_admin = make_key(admin, "submit", "read"), make_key(admin, "admin")["key"]
+
     assert admin.call("GET", "/v1/programs/sprint", key=read).status == 200
     assert admin.call("GET", "/v1/programs", key=read).status == 200
     assert admin.call("GET", "/v1/programs/sprint/roster", key=read).status == 200
     assert_error(admin.call("PUT", "/v1/programs/sprint", {**PROGRAM, "name": "Changed"}, key=read), 403, "forbidden")
-    assert_error(admin.call("PUT", "/v1/programs/sprint/roster", [], key=read), 403)
+    assert_error(admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, key=read, content_type="text/csv"), 403)
+    assert_error(admin.call("PATCH", "/v1/programs/sprint/participants/ann", {"name": "A"}, key=read), 403)
+    assert_error(admin.call("DELETE", "/v1/programs/sprint/participants/ann", key=read), 403)
     assert_error(admin.call("POST", "/v1/programs/sprint/tokens/read", key=read), 403)
     assert_error(admin.call("POST", "/v1/keys", {"scopes": ["admin"]}, key=read), 403)
     assert_error(admin.call("GET", "/v1/keys", key=read), 403)
-    assert_error(
-        admin.call("POST", "/v1/programs/sprint/submissions", {"participant": "ann", "values": {"calls": 1}}, key=read),
-        403,
-    )
-    assert admin.call("GET", "/v1/programs/sprint").json["definition"]["name"] == "Sprint"
+    assert_error(admin.call("POST", "/v1/programs/sprint/submissions", submission, key=read), 403)
 
-
-def test_a_submit_key_submits_but_cannot_manage_keys(admin: Client) -> None:
-    put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    submit = make_key(admin, "submit")["key"]
-    r = admin.call(
-        "POST", "/v1/programs/sprint/submissions", {"participant": "ann", "values": {"calls": 1}}, key=submit
-    )
+    r = admin.call("POST", "/v1/programs/sprint/submissions", submission, key=submit)
     assert r.status == 200 and r.json["accepted"] == 1, r.text
     assert_error(admin.call("GET", "/v1/keys", key=submit), 403)
     assert_error(admin.call("POST", "/v1/keys", {"scopes": ["submit"]}, key=submit), 403)
     assert_error(admin.call("GET", "/v1/programs/sprint", key=submit), 403)
     assert_error(admin.call("PUT", "/v1/programs/sprint", PROGRAM, key=submit), 403)
 
-
-def test_an_admin_key_can_do_everything(admin: Client) -> None:
-    second = make_key(admin, "admin")["key"]
-    assert admin.call("PUT", "/v1/programs/sprint", PROGRAM, key=second).status == 200
-    assert (
-        admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, key=second, content_type="text/csv").status == 200
-    )
-    r = admin.call(
-        "POST", "/v1/programs/sprint/submissions", {"participant": "ann", "values": {"calls": 2}}, key=second
-    )
-    assert r.status == 200 and r.json["accepted"] == 1, r.text
-    assert admin.call("GET", "/v1/programs/sprint", key=second).status == 200
-    assert admin.call("GET", "/v1/keys", key=second).status == 200
-    assert admin.call("POST", "/v1/programs/sprint/tokens/read", key=second).status == 200
-    assert admin.call("POST", "/v1/keys", {"scopes": ["read"]}, key=second).status == 201
-
-
-def test_a_key_can_hold_several_scopes(admin: Client) -> None:
-    put_program(admin)
-    both = make_key(admin, "submit", "read")
     assert both["scopes"] == ["read", "submit"]
     assert admin.call("GET", "/v1/programs/sprint", key=both["key"]).status == 200
+    assert admin.call("POST", "/v1/programs/sprint/submissions", submission, key=both["key"]).status == 200
     assert_error(admin.call("GET", "/v1/keys", key=both["key"]), 403)
+
+    # What the others were refused left everything as it was.
+    assert admin.call("GET", "/v1/programs/sprint").json["definition"]["name"] == "Sprint"
+    ann = roster(admin)["ann"]
+    assert ann["name"] == "Ann" and ann["active"] is True
+    assert len(admin.call("GET", "/v1/keys").json["keys"]) == 5
+
+    # An admin key can do all of it.
+    assert admin.call("PUT", "/v1/programs/sprint", {**PROGRAM, "name": "New"}, key=second_admin).json["version"] == 2
+    assert (
+        admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, key=second_admin, content_type="text/csv").status
+        == 200
+    )
+    assert admin.call("POST", "/v1/programs/sprint/submissions", submission, key=second_admin).status == 200
+    assert admin.call("GET", "/v1/programs/sprint", key=second_admin).status == 200
+    assert admin.call("GET", "/v1/programs/sprint/roster", key=second_admin).status == 200
+    assert admin.call("PATCH", "/v1/programs/sprint/participants/ann", {"name": "A"}, key=second_admin).status == 200
+    assert admin.call("GET", "/v1/keys", key=second_admin).status == 200
+    assert admin.call("POST", "/v1/programs/sprint/tokens/read", key=second_admin).status == 200
+    assert admin.call("POST", "/v1/keys", {"scopes": ["read"]}, key=second_admin).status == 201
+
+
+def test_a_key_without_the_scope_gets_403_whatever_its_body(admin: Client) -> None:
+    """The scope is checked before the body is read: who may not write learns nothing from a 400 or 422."""
+    put_program(admin)
+    read = make_key(admin, "read")["key"]
+    for method, path in [
+        ("PUT", "/v1/programs/sprint"),
+        ("PUT", "/v1/programs/sprint/roster"),
+        ("PUT", "/v1/programs/sprint/participants/ann"),
+        ("PUT", "/v1/programs/sprint/participants/not%20an%20id"),
+        ("PATCH", "/v1/programs/sprint/participants/ann"),
+        ("POST", "/v1/programs/sprint/tokens/owner"),
+        ("POST", "/v1/keys"),
+    ]:
+        for body, content_type in [(b"{not json", "application/json"), (b"", None), (b"x", "application/xml")]:
+            r = admin.call(method, path, body, key=read, content_type=content_type)
+            assert_error(r, 403, "forbidden")
 
 
 def test_a_revoked_key_gets_401_and_the_others_keep_working(admin: Client) -> None:
@@ -204,11 +261,16 @@ def test_a_revoked_key_gets_401_and_the_others_keep_working(admin: Client) -> No
     r = admin.call("DELETE", f"/v1/keys/{gone['id']}")
     assert r.status == 200, r.text
     assert_error(admin.call("GET", "/v1/programs", key=gone["key"]), 401)
+    assert_error(admin.call("POST", "/v1/keys", {"scopes": ["admin"]}, key=gone["key"]), 401)
     assert admin.call("GET", "/v1/programs", key=kept["key"]).status == 200
     listed = {k["id"]: k for k in admin.call("GET", "/v1/keys").json["keys"]}
     assert listed[gone["id"]]["revoked_at"] is not None and listed[kept["id"]]["revoked_at"] is None
     assert admin.call("DELETE", f"/v1/keys/{gone['id']}").status == 200  # revoking twice is harmless
     assert_error(admin.call("DELETE", "/v1/keys/abcdef123456"), 404, "not_found")
+    # A key may revoke itself; it is the last thing it does.
+    me = make_key(admin, "admin")
+    assert admin.call("DELETE", f"/v1/keys/{me['id']}", key=me["key"]).status == 200
+    assert_error(admin.call("GET", "/v1/keys", key=me["key"]), 401)
 
 
 def test_a_key_belongs_to_one_org(api: Client) -> None:
@@ -216,27 +278,26 @@ def test_a_key_belongs_to_one_org(api: Client) -> None:
     a_key = make_key(Client(api.api, a), "admin")
     b_ids = {k["id"] for k in api.call("GET", "/v1/keys", key=b).json["keys"]}
     assert a_key["id"] not in b_ids and len(b_ids) == 1
-    # The org in the key is part of what is checked: moving A's key under B's name gets nowhere.
+    # The org named in the key is part of what is checked: A's key under B's name gets nowhere.
     forged = a_key["key"].replace("pdk_org-a_", "pdk_org-b_")
     assert_error(api.call("GET", "/v1/keys", key=forged), 401)
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
+def test_a_key_with_bad_fields_is_refused_with_422(admin: Client) -> None:
+    for body, field in [
         ({"name": "x"}, "scopes"),
         ({"scopes": []}, "scopes"),
         ({"scopes": ["owner"]}, "scopes"),
+        ({"scopes": ["read", "owner", "root"]}, "scopes"),
         ({"scopes": "admin"}, "scopes"),
         ({"scopes": ["read"], "name": 5}, "name"),
         ({"scopes": ["read"], "name": "x" * 101}, "name"),
-    ],
-)
-def test_a_key_with_bad_fields_is_refused_with_422(admin: Client, body: dict[str, Any], field: str) -> None:
-    before = len(admin.call("GET", "/v1/keys").json["keys"])
-    error = assert_error(admin.call("POST", "/v1/keys", body), 422)
-    assert error["field"] == field
-    assert len(admin.call("GET", "/v1/keys").json["keys"]) == before
+    ]:
+        error = assert_error(admin.call("POST", "/v1/keys", body), 422)
+        assert error["field"] == field, (body, error)
+    error = assert_error(admin.call("POST", "/v1/keys", {"scopes": ["read", "owner", "root"]}), 422)
+    assert len(error["problems"]) == 2  # every problem at once
+    assert len(admin.call("GET", "/v1/keys").json["keys"]) == 1
 
 
 def test_create_org_bootstraps_the_org_and_its_first_admin_key(api: Client, store: Any) -> None:
@@ -244,7 +305,7 @@ def test_create_org_bootstraps_the_org_and_its_first_admin_key(api: Client, stor
     from podium.services.auth import create_org
 
     issued = create_org(store, "globex", "Globex", datetime.now(UTC))
-    assert issued.token.startswith("pdk_globex_")
+    assert issued.token.startswith(f"pdk_globex_{issued.key.id}_")
     assert store.get_org("globex").name == "Globex"
     keys = api.call("GET", "/v1/keys", key=issued.token)
     assert keys.status == 200, keys.text
@@ -255,8 +316,10 @@ def test_create_org_bootstraps_the_org_and_its_first_admin_key(api: Client, stor
         create_org(store, "globex", "Globex again", datetime.now(UTC))
     assert store.get_org("globex").name == "Globex"
     assert len(store.list_keys("globex")) == 1
-    with pytest.raises(InvalidInput):
-        create_org(store, "Not An Id", "x", datetime.now(UTC))
+    for bad in ("Not An Id", "", "-dash", "x" * 41, "under_score"):
+        with pytest.raises(InvalidInput):
+            create_org(store, bad, "x", datetime.now(UTC))
+    assert api.call("GET", "/v1/keys", key=issued.token).status == 200
 
 
 # --- program tokens -----------------------------------------------------------------------------------------
@@ -272,30 +335,47 @@ def test_a_read_token_reads_its_program_only(admin: Client) -> None:
     assert admin.call("GET", "/v1/programs/sprint/roster", key=token).status == 200
     assert_error(admin.call("GET", "/v1/programs/other", key=token), 404)
     assert_error(admin.call("GET", "/v1/programs/other/roster", key=token), 404)
+    assert_error(admin.call("GET", "/v1/programs/nope", key=token), 404)
     assert_error(admin.call("PUT", "/v1/programs/sprint", {**PROGRAM, "name": "Mine now"}, key=token), 403)
     assert_error(admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, key=token, content_type="text/csv"), 403)
+    assert_error(admin.call("PUT", "/v1/programs/sprint/participants/eve", {"name": "Eve"}, key=token), 403)
     assert_error(admin.call("POST", "/v1/programs/sprint/tokens/read", key=token), 403)
     assert_error(admin.call("POST", "/v1/keys", {"scopes": ["admin"]}, key=token), 403)
     assert_error(admin.call("GET", "/v1/keys", key=token), 403)
+    assert_error(admin.call("GET", "/v1/programs", key=token), 403)
     assert admin.call("GET", "/v1/programs/sprint").json["definition"]["name"] == "Sprint"
+    assert roster(admin) == {}
+
+    for forged in (
+        token.replace("_read_", "_submit_"),
+        token.replace("pdt_acme_sprint_", "pdt_acme_other_"),
+        token.replace("pdt_acme_", "pdt_globex_"),
+        token[:-2] + ("xx" if not token.endswith("xx") else "yy"),
+        "pdt_acme_sprint_admin_" + secret_of(token),
+        "pdt_acme",
+    ):
+        assert_error(admin.call("GET", "/v1/programs/sprint", key=forged), 401)
 
 
 def test_a_submit_token_submits_to_its_program_only(admin: Client) -> None:
     put_program(admin)
     put_program(admin, "other")
-    for program in ("sprint", "other"):
-        admin.call("PUT", f"/v1/programs/{program}/roster", ROSTER_CSV, content_type="text/csv")
+    put_roster(admin)
+    put_roster(admin, program="other")
     token = rotate(admin, "sprint", "submit")
+    assert token.startswith("pdt_acme_sprint_submit_")
     body = {"participant": "ann", "values": {"calls": 1}}
     r = admin.call("POST", "/v1/programs/sprint/submissions", body, key=token)
     assert r.status == 200 and r.json["accepted"] == 1, r.text
     assert_error(admin.call("POST", "/v1/programs/other/submissions", body, key=token), 404)
     assert_error(admin.call("GET", "/v1/programs/sprint", key=token), 403)
+    assert_error(admin.call("PUT", "/v1/programs/sprint", PROGRAM, key=token), 403)
 
 
 def test_rotating_a_token_stops_the_old_one_at_once(admin: Client, store: Any) -> None:
     put_program(admin)
     old = rotate(admin, "sprint", "read")
+    assert admin.call("GET", "/v1/programs/sprint", key=old).status == 200
     new = rotate(admin, "sprint", "read")
     assert old != new
     assert_error(admin.call("GET", "/v1/programs/sprint", key=old), 401)
@@ -309,36 +389,14 @@ def test_rotating_a_token_stops_the_old_one_at_once(admin: Client, store: Any) -
     view = admin.call("GET", "/v1/programs/sprint")
     assert view.json["public_tokens"] == ["read", "submit"]
     assert secret_of(new) not in view.text and secret_of(submit) not in view.text
-
-
-def test_a_token_survives_a_new_version_of_its_program(admin: Client) -> None:
-    put_program(admin)
-    token = rotate(admin, "sprint", "read")
+    # A new version of the program keeps its tokens.
     assert put_program(admin, name="Renamed").json["version"] == 2
-    assert admin.call("GET", "/v1/programs/sprint", key=token).status == 200
+    assert admin.call("GET", "/v1/programs/sprint", key=new).status == 200
 
-
-@pytest.mark.parametrize("scope", ["admin", "owner"])
-def test_a_public_token_is_for_submit_or_read_only(admin: Client, scope: str) -> None:
-    put_program(admin)
-    assert_error(admin.call("POST", f"/v1/programs/sprint/tokens/{scope}"), 422)
-
-
-def test_a_token_for_an_unknown_program_is_404(admin: Client) -> None:
+    for scope in ("admin", "owner"):
+        assert_error(admin.call("POST", f"/v1/programs/sprint/tokens/{scope}"), 422)
     assert_error(admin.call("POST", "/v1/programs/nope/tokens/read"), 404)
-
-
-def test_a_forged_or_malformed_token_gets_401(admin: Client) -> None:
-    put_program(admin)
-    token = rotate(admin, "sprint", "read")
-    for bad in (
-        token.replace("_read_", "_submit_"),
-        token.replace("pdt_acme_sprint_", "pdt_acme_other_"),
-        token[:-2] + "xx",
-        "pdt_acme_sprint_admin_" + secret_of(token),
-        "pdt_acme",
-    ):
-        assert_error(admin.call("GET", "/v1/programs/sprint", key=bad), 401)
+    assert store.get_program("acme", "sprint").token_hashes == record.token_hashes
 
 
 # --- programs -----------------------------------------------------------------------------------------------
@@ -356,6 +414,7 @@ def test_put_program_as_json_then_yaml_versions_each_change(admin: Client, store
     assert r.json["version"] == 2 and r.json["definition"]["name"] == "Spring sprint"
     assert r.json["created_at"] == created_at
 
+    # The same definition again, as YAML or as JSON, is no new version.
     r = admin.call("PUT", "/v1/programs/sprint", changed, content_type="application/yaml")
     assert r.status == 200 and r.json["version"] == 2, r.text
     same_as_json = {**PROGRAM, "name": "Spring sprint"}
@@ -364,74 +423,72 @@ def test_put_program_as_json_then_yaml_versions_each_change(admin: Client, store
 
     got = admin.call("GET", "/v1/programs/sprint")
     assert got.status == 200 and got.json["version"] == 2 and got.json["definition"] == same_as_json
-    history = [i.sk for i in store.versions.query("O#acme#PROG#sprint")]
-    assert history == ["V#000001", "V#000002"]
+    assert [i.sk for i in store.versions.query("O#acme#PROG#sprint")] == ["V#000001", "V#000002"]
 
-
-def test_put_program_as_yaml_creates_version_1(admin: Client) -> None:
-    for content_type in ("application/yaml", "application/x-yaml; charset=utf-8", "text/yaml"):
-        program = f"y-{len(content_type)}"
-        text = PROGRAM_YAML.replace("id: sprint", f"id: {program}")
-        r = admin.call("PUT", f"/v1/programs/{program}", text, content_type=content_type)
+    # YAML creates too, under each of its media types; the id may be left out of the body.
+    for n, content_type in enumerate(("application/yaml", "application/x-yaml; charset=utf-8", "text/yaml")):
+        text = PROGRAM_YAML.replace("id: sprint\n", "")
+        r = admin.call("PUT", f"/v1/programs/y{n}", text, content_type=content_type)
         assert r.status == 200, r.text
-        assert r.json["version"] == 1 and r.json["definition"]["metrics"][1]["points"] == {"per_unit": 10, "cap": 100}
-
-
-def test_the_id_may_be_left_out_of_the_body(admin: Client) -> None:
-    body = {k: v for k, v in PROGRAM.items() if k != "id"}
-    r = admin.call("PUT", "/v1/programs/sprint", body)
-    assert r.status == 200 and r.json["definition"]["id"] == "sprint", r.text
-    assert admin.call("PUT", "/v1/programs/sprint", PROGRAM).json["version"] == 1
+        assert r.json["version"] == 1 and r.json["definition"]["id"] == f"y{n}"
+        assert r.json["definition"]["metrics"][1]["points"] == {"per_unit": 10, "cap": 100}
+    # JSON with a charset, and JSON without a content type at all.
+    r = admin.call("PUT", "/v1/programs/j1", {**PROGRAM, "id": "j1"}, content_type="application/json; charset=utf-8")
+    assert r.status == 200 and r.json["version"] == 1, r.text
+    r = admin.call("PUT", "/v1/programs/j1", json.dumps({**PROGRAM, "id": "j1", "name": "J"}), content_type=None)
+    assert r.status == 200 and r.json["version"] == 2, r.text
 
 
 def test_an_invalid_program_is_422_with_every_problem_by_path(admin: Client) -> None:
+    put_program(admin, "kept")
     bad = {
         **PROGRAM,
         "timezone": "Mars/Olympus",
         "metrics": [{"key": "calls", "points": {"cap": -1}}, {"key": "Bad Key"}, {"key": "calls"}],
         "colour": "red",
     }
-    error = assert_error(admin.call("PUT", "/v1/programs/sprint", bad), 422, "invalid_program")
-    paths = {p["field"] for p in error["problems"]}
-    assert {"timezone", "metrics[0].points.cap", "metrics[1].key", "colour"} <= paths
-    assert all(p["reason"] for p in error["problems"])
-    assert error["field"] in paths
-    assert_error(admin.call("GET", "/v1/programs/sprint"), 404)
+    for program in ("sprint", "kept"):
+        error = assert_error(
+            admin.call("PUT", f"/v1/programs/{program}", {**bad, "id": program}), 422, "invalid_program"
+        )
+        paths = [p["field"] for p in error["problems"]]
+        assert {"timezone", "metrics[0].points.cap", "metrics[1].key", "metrics[2].key", "colour"} <= set(paths)
+        assert all(p["reason"] for p in error["problems"])
+        assert error["field"] == paths[0]
 
-
-def test_an_invalid_yaml_program_lists_its_problems_too(admin: Client) -> None:
     text = PROGRAM_YAML.replace("cap: 100", "cap: -5").replace("timezone: UTC", "timezone: Nowhere/City")
     error = assert_error(admin.call("PUT", "/v1/programs/sprint", text, content_type="application/yaml"), 422)
     assert {p["field"] for p in error["problems"]} == {"metrics[1].points.cap", "timezone"}
 
-
-def test_an_id_in_the_body_that_differs_from_the_url_is_422(admin: Client) -> None:
     error = assert_error(admin.call("PUT", "/v1/programs/sprint", {**PROGRAM, "id": "marathon"}), 422)
+    assert error["field"] == "id" and "marathon" in error["message"]
+    error = assert_error(admin.call("PUT", "/v1/programs/sprint", {**PROGRAM, "id": 7}), 422)
     assert error["field"] == "id"
-    assert_error(admin.call("GET", "/v1/programs/sprint"), 404)
-    assert_error(admin.call("GET", "/v1/programs/marathon"), 404)
-
-
-def test_a_program_id_that_is_not_allowed_is_422(admin: Client) -> None:
-    error = assert_error(admin.call("PUT", "/v1/programs/Big%20One", {**PROGRAM, "id": "Big%20One"}), 422)
+    error = assert_error(admin.call("PUT", "/v1/programs/Big-One", {**PROGRAM, "id": "Big-One"}), 422)
     assert error["field"] == "id"
+    for body in ([PROGRAM], "just text", 42, None):
+        assert_error(admin.call("PUT", "/v1/programs/sprint", json.dumps(body), content_type="application/json"), 422)
+    assert_error(admin.call("PUT", "/v1/programs/sprint", "- a\n- b\n", content_type="application/yaml"), 422)
+    r = admin.call("PUT", "/v1/programs/sprint", "id: sprint\nmetrics: [unclosed\n", content_type="application/yaml")
+    assert_error(r, 400, "malformed_yaml")
 
-
-@pytest.mark.parametrize("body", [[PROGRAM], "just text", 42])
-def test_a_program_that_is_not_a_mapping_is_422(admin: Client, body: Any) -> None:
-    assert_error(admin.call("PUT", "/v1/programs/sprint", json.dumps(body), content_type="application/json"), 422)
+    for program in ("sprint", "marathon", "Big-One"):
+        assert_error(admin.call("GET", f"/v1/programs/{program}"), 404)
+    kept = admin.call("GET", "/v1/programs/kept").json
+    assert kept["version"] == 1 and kept["definition"] == {**PROGRAM, "id": "kept"}
 
 
 def test_list_and_get_programs(admin: Client) -> None:
     assert admin.call("GET", "/v1/programs").json == {"programs": []}
     put_program(admin, "zeta")
     put_program(admin, "alpha", name="Alpha")
+    put_program(admin, "alpha", name="Alpha 2")
     r = admin.call("GET", "/v1/programs")
     assert r.status == 200, r.text
-    assert [(p["id"], p["version"]) for p in r.json["programs"]] == [("alpha", 1), ("zeta", 1)]
+    assert [(p["id"], p["version"]) for p in r.json["programs"]] == [("alpha", 2), ("zeta", 1)]
     one = admin.call("GET", "/v1/programs/alpha")
     assert one.status == 200 and one.json == r.json["programs"][0]
-    assert one.json["definition"]["name"] == "Alpha" and one.json["public_tokens"] == []
+    assert one.json["definition"]["name"] == "Alpha 2" and one.json["public_tokens"] == []
     assert_error(admin.call("GET", "/v1/programs/unknown"), 404, "not_found")
 
 
@@ -440,13 +497,12 @@ def test_list_and_get_programs(admin: Client) -> None:
 
 def test_a_csv_roster_dry_run_shows_the_change_and_writes_nothing(admin: Client) -> None:
     put_program(admin)
-    r = admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv", query="dry_run=true")
-    assert r.status == 200, r.text
+    r = put_roster(admin, query="dry_run=true")
     assert r.json["dry_run"] is True and sorted(r.json["added"]) == ["ann", "bob", "cat"]
     assert roster(admin) == {}
 
-    r = admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    assert r.status == 200 and r.json["dry_run"] is False and sorted(r.json["added"]) == ["ann", "bob", "cat"]
+    r = put_roster(admin)
+    assert r.json["dry_run"] is False and sorted(r.json["added"]) == ["ann", "bob", "cat"]
     people = roster(admin)
     assert people["ann"] == {
         "id": "ann",
@@ -460,38 +516,40 @@ def test_a_csv_roster_dry_run_shows_the_change_and_writes_nothing(admin: Client)
 
     # Ann moves to Blue, Bob leaves, Cat is unchanged, Dan joins.
     update = "id,name,email,team,division\nann,Ann,ann@example.com,Blue,North\ncat,Cat,,Red,North\ndan,Dan,,Red,North\n"
-    r = admin.call("PUT", "/v1/programs/sprint/roster", update, content_type="text/csv", query="dry_run=1")
-    assert r.status == 200, r.text
-    change = r.json
+    change = put_roster(admin, update, query="dry_run=1").json
     assert change["dry_run"] is True
     assert change["added"] == ["dan"]
     assert change["moved"] == [{"id": "ann", "from": "Red", "to": "Blue"}]
     assert change["removed"] == ["bob"]
     assert change["unchanged"] == 1 and change["updated"] == [] and change["reactivated"] == []
     assert roster(admin) == people
+    assert put_roster(admin, update, query="dry_run=false").json == {**change, "dry_run": False}
 
-    r = admin.call("PUT", "/v1/programs/sprint/roster", update, content_type="text/csv")
-    assert r.status == 200 and {**r.json, "dry_run": True} == change, r.text
     after = roster(admin)
     assert after["ann"]["team"] == "Blue"
-    assert after["bob"]["active"] is False and after["bob"]["name"] == "Bob"  # deactivated, not deleted
+    assert after["bob"] == {**people["bob"], "active": False}  # deactivated, not deleted
     assert after["dan"]["active"] is True and after["cat"] == people["cat"]
 
-    # The same upload again changes nothing.
-    r = admin.call("PUT", "/v1/programs/sprint/roster", update, content_type="text/csv")
+    # The same upload again changes nothing; bringing Bob back reactivates him.
+    r = put_roster(admin, update)
     assert r.json["unchanged"] == 3 and not (r.json["added"] or r.json["moved"] or r.json["removed"])
+    r = put_roster(admin, update + "bob,Bob,,Blue,North\n")
+    assert r.json["reactivated"] == ["bob"] and r.json["unchanged"] == 3, r.text
+    assert roster(admin)["bob"]["active"] is True
 
 
 def test_a_json_roster_upload_works_the_same(admin: Client) -> None:
     put_program(admin)
     rows = [
         {"id": "ann", "name": "Ann", "team": "Red", "division": "North"},
-        {"id": "bob", "name": "Bob", "team": "Blue", "division": "South"},
+        {"id": "bob", "name": "Bob", "email": "bob@example.com", "team": "Blue", "division": "South"},
     ]
     r = admin.call("PUT", "/v1/programs/sprint/roster", rows, query="dry_run=true")
     assert r.status == 200 and r.json["added"] == ["ann", "bob"], r.text
     assert roster(admin) == {}
     assert admin.call("PUT", "/v1/programs/sprint/roster", rows).status == 200
+    assert roster(admin)["bob"]["email"] == "bob@example.com"
+
     rows = [{"id": "ann", "name": "Ann", "team": "Blue", "division": "South"}]
     r = admin.call("PUT", "/v1/programs/sprint/roster", rows)
     assert r.json["moved"] == [{"id": "ann", "from": "Red", "to": "Blue"}] and r.json["removed"] == ["bob"], r.text
@@ -499,86 +557,66 @@ def test_a_json_roster_upload_works_the_same(admin: Client) -> None:
     assert people["ann"]["team"] == "Blue" and people["ann"]["division"] == "South"
     assert people["bob"]["active"] is False
 
-
-def test_a_deactivated_participant_comes_back_when_uploaded_again(admin: Client) -> None:
-    put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    admin.call(
-        "PUT", "/v1/programs/sprint/roster", "id,name,team,division\nann,Ann,Red,North\n", content_type="text/csv"
-    )
-    assert roster(admin)["bob"]["active"] is False
-    r = admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    assert sorted(r.json["reactivated"]) == ["bob", "cat"], r.text
-    assert all(p["active"] for p in roster(admin).values())
-
-
-def test_a_deactivated_participant_cannot_submit(admin: Client) -> None:
-    put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    assert admin.call("DELETE", "/v1/programs/sprint/participants/bob").status == 200
+    # Someone deactivated can no longer submit; their history stays.
     r = admin.call("POST", "/v1/programs/sprint/submissions", {"participant": "bob", "values": {"calls": 1}})
     assert r.status == 422 and r.json["accepted"] == 0, r.text
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type"),
-    [
-        ("id,name,team,division\nann,Ann,Red,North\nbob,Bob,Red,South\n", "text/csv"),
-        (
-            json.dumps(
-                [
-                    {"id": "ann", "name": "Ann", "team": "Red", "division": "North"},
-                    {"id": "bob", "name": "Bob", "team": "Red", "division": "South"},
-                ]
-            ),
-            "application/json",
-        ),
-    ],
-)
-def test_a_team_in_two_divisions_is_422_and_nothing_is_written(admin: Client, body: str, content_type: str) -> None:
+def test_a_team_in_two_divisions_is_422_and_nothing_is_written(admin: Client) -> None:
     put_program(admin)
-    for dry_run in ("dry_run=true", ""):
-        r = admin.call("PUT", "/v1/programs/sprint/roster", body, content_type=content_type, query=dry_run)
-        error = assert_error(r, 422)
-        assert "division" in json.dumps(error["problems"])
+    two_divisions = [
+        {"id": "ann", "name": "Ann", "team": "Red", "division": "North"},
+        {"id": "bob", "name": "Bob", "team": "Red", "division": "South"},
+    ]
+    csv = "id,name,team,division\nann,Ann,Red,North\nbob,Bob,Red,South\n"
+    for query in ("dry_run=true", ""):
+        for body, content_type in ((csv, "text/csv"), (json.dumps(two_divisions), "application/json")):
+            r = admin.call("PUT", "/v1/programs/sprint/roster", body, content_type=content_type, query=query)
+            error = assert_error(r, 422)
+            assert "division" in error["problems"][0]["reason"], error
     assert roster(admin) == {}
 
-
-def test_a_team_cannot_land_in_a_second_division_beside_people_kept_from_before(admin: Client) -> None:
-    put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/participants/ann", {"name": "Ann", "team": "Red", "division": "North"})
-    # Team Red is in North (Ann): Bob cannot put it in South as well.
-    assert_error(
-        admin.call("PUT", "/v1/programs/sprint/participants/bob", {"name": "Bob", "team": "Red", "division": "South"}),
-        422,
+    # Nor one person at a time: Red is in North (Ann), so Bob cannot put it in South as well.
+    url = "/v1/programs/sprint/participants"
+    assert admin.call("PUT", f"{url}/ann", {"name": "Ann", "team": "Red", "division": "North"}).status == 201
+    assert_error(admin.call("PUT", f"{url}/bob", {"name": "Bob", "team": "Red", "division": "South"}), 422)
+    # Nor by an upload that leaves Ann out: she is deactivated, not deleted, and still sits in Red, North.
+    r = admin.call(
+        "PUT", "/v1/programs/sprint/roster", "id,name,team,division\nbob,Bob,Red,South\n", content_type="text/csv"
     )
-    assert set(roster(admin)) == {"ann"}
+    assert_error(r, 422)
+    assert list(roster(admin)) == ["ann"]
+    # Moving the whole team, Ann included (inactive), is how Red changes division.
+    csv = "id,name,team,division,active\nann,Ann,Red,South,false\nbob,Bob,Red,South,true\n"
+    r = admin.call("PUT", "/v1/programs/sprint/roster", csv, content_type="text/csv")
+    assert r.status == 200 and r.json["moved"] == [{"id": "ann", "from": "Red", "to": "Red"}], r.text
+    people = roster(admin)
+    assert people["ann"]["active"] is False and people["ann"]["division"] == "South"
+    assert people["bob"]["division"] == "South"
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type"),
-    [
+def test_a_roster_with_bad_rows_is_422_and_nothing_is_written(admin: Client) -> None:
+    put_program(admin)
+    for body, content_type in [
         ("id,name,colour\nann,Ann,red\n", "text/csv"),
         ("name,team\nAnn,Red\n", "text/csv"),
+        ("id,name\nann,Ann\n,Nobody\nann,Ann again\n", "text/csv"),
         ('[{"id": "ann", "name": "Ann", "colour": "red"}]', "application/json"),
         ('[{"name": "Ann"}]', "application/json"),
         ('[{"id": "a b", "name": "Ann"}]', "application/json"),
+        ('[{"id": "ann", "name": "Ann", "active": "perhaps"}]', "application/json"),
         ('[{"id": "ann", "name": "Ann"}, {"id": "ann", "name": "Ann again"}]', "application/json"),
-    ],
-)
-def test_a_roster_with_bad_rows_is_422(admin: Client, body: str, content_type: str) -> None:
-    put_program(admin)
-    error = assert_error(admin.call("PUT", "/v1/programs/sprint/roster", body, content_type=content_type), 422)
-    assert error["problems"]
-    assert roster(admin) == {}
-
-
-def test_a_roster_that_is_not_a_list_is_400(admin: Client) -> None:
-    put_program(admin)
+        ('["ann"]', "application/json"),
+    ]:
+        r = admin.call("PUT", "/v1/programs/sprint/roster", body, content_type=content_type)
+        assert assert_error(r, 422)["problems"], body
+    error = assert_error(
+        admin.call("PUT", "/v1/programs/sprint/roster", "id,name\n,Nobody\nx y,Bad id\n", content_type="text/csv"), 422
+    )
+    assert error["problems"][0]["row"] == 2 and error["problems"][0]["field"] == "id"
     assert_error(admin.call("PUT", "/v1/programs/sprint/roster", {"id": "ann", "name": "Ann"}), 400)
-
-
-def test_the_roster_of_an_unknown_program_is_404(admin: Client) -> None:
+    assert_error(admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/plain"), 415)
+    assert roster(admin) == {}
     assert_error(admin.call("PUT", "/v1/programs/nope/roster", ROSTER_CSV, content_type="text/csv"), 404)
     assert_error(admin.call("GET", "/v1/programs/nope/roster"), 404)
 
@@ -606,21 +644,23 @@ def test_put_participant_creates_then_replaces(admin: Client) -> None:
     assert r.json == expected
     assert roster(admin) == {"ann": expected}
 
-
-def test_put_participant_refuses_bad_input(admin: Client) -> None:
-    put_program(admin)
-    assert_error(admin.call("PUT", "/v1/programs/sprint/participants/ann", {"name": "Ann", "colour": "red"}), 422)
-    assert_error(admin.call("PUT", "/v1/programs/sprint/participants/a%20b", {"name": "A"}), 422)
-    assert_error(admin.call("PUT", "/v1/programs/sprint/participants/ann", {"name": "Ann", "team": 5.5}), 422)
-    assert_error(admin.call("PUT", "/v1/programs/sprint/participants/ann", [{"name": "Ann"}]), 400)
+    for path, body, status in [
+        ("ann", {"name": "Ann", "colour": "red"}, 422),
+        ("ann", {"name": "Ann", "team": 5.5}, 422),
+        ("ann", {"name": "Ann", "active": "maybe"}, 422),
+        ("a%20b", {"name": "A"}, 422),
+        ("ann", [{"name": "Ann"}], 400),
+    ]:
+        assert_error(admin.call("PUT", f"/v1/programs/sprint/participants/{path}", body), status)
     assert_error(admin.call("PUT", "/v1/programs/nope/participants/ann", {"name": "Ann"}), 404)
-    assert roster(admin) == {}
+    assert roster(admin) == {"ann": expected}
 
 
 def test_patch_participant_changes_only_what_it_names(admin: Client) -> None:
     put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    r = admin.call("PATCH", "/v1/programs/sprint/participants/ann", {"team": "Blue"})
+    put_roster(admin)
+    url = "/v1/programs/sprint/participants"
+    r = admin.call("PATCH", f"{url}/ann", {"team": "Blue"})
     assert r.status == 200, r.text
     assert r.json == {
         "id": "ann",
@@ -630,135 +670,177 @@ def test_patch_participant_changes_only_what_it_names(admin: Client) -> None:
         "division": "North",
         "active": True,
     }
-    r = admin.call("PATCH", "/v1/programs/sprint/participants/ann", {"email": None, "name": "Ann Lee"})
+    r = admin.call("PATCH", f"{url}/ann", {"email": None, "name": "Ann Lee"})
     assert r.status == 200 and r.json["email"] == "" and r.json["name"] == "Ann Lee" and r.json["team"] == "Blue"
-    r = admin.call("PATCH", "/v1/programs/sprint/participants/bob", {"active": False})
+    r = admin.call("PATCH", f"{url}/bob", {"active": False})
     assert r.status == 200 and r.json["active"] is False
     people = roster(admin)
-    assert people["ann"]["name"] == "Ann Lee" and people["bob"]["active"] is False and people["cat"]["active"]
+    assert people["ann"] == {
+        "id": "ann",
+        "name": "Ann Lee",
+        "email": "",
+        "team": "Blue",
+        "division": "North",
+        "active": True,
+    }
+    assert people["bob"]["active"] is False and people["cat"]["active"] is True
 
-
-@pytest.mark.parametrize(
-    ("changes", "field"),
-    [
+    for changes, field in [
         ({"colour": "red"}, "colour"),
         ({"id": "zed"}, "id"),
         ({"active": "yes"}, "active"),
         ({"name": ""}, "name"),
         ({"team": 7}, "team"),
-    ],
-)
-def test_patch_participant_refuses_unknown_or_bad_fields(admin: Client, changes: dict[str, Any], field: str) -> None:
-    put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    before = roster(admin)
-    error = assert_error(admin.call("PATCH", "/v1/programs/sprint/participants/ann", changes), 422)
-    assert error["field"] == field
-    assert roster(admin) == before
-
-
-def test_patch_participant_keeps_a_team_in_one_division(admin: Client) -> None:
-    put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
-    before = roster(admin)
-    assert_error(admin.call("PATCH", "/v1/programs/sprint/participants/ann", {"division": "South"}), 422)
-    assert roster(admin) == before
-
-
-def test_patch_or_delete_an_unknown_participant_is_404(admin: Client) -> None:
-    put_program(admin)
-    assert_error(admin.call("PATCH", "/v1/programs/sprint/participants/zed", {"name": "Zed"}), 404)
-    assert_error(admin.call("DELETE", "/v1/programs/sprint/participants/zed"), 404)
-    assert_error(admin.call("DELETE", "/v1/programs/nope/participants/zed"), 404)
-    assert roster(admin) == {}
+        ({"name": 5}, "name"),
+        ({"name": {"first": "Ann"}}, "name"),
+        ({"name": None}, "name"),
+        ({"email": "e" * 300}, "email"),
+        ({"name": "Ann", "nickname": "Annie"}, "nickname"),
+    ]:
+        error = assert_error(admin.call("PATCH", f"{url}/ann", changes), 422)
+        assert error["field"] == field, (changes, error)
+    # Blue is in North (Ann, and Bob though inactive): Cat cannot join Blue in South.
+    assert_error(admin.call("PATCH", f"{url}/cat", {"team": "Blue", "division": "South"}), 422)
+    assert_error(admin.call("PATCH", f"{url}/zed", {"name": "Zed"}), 404)
+    assert_error(admin.call("PATCH", "/v1/programs/nope/participants/ann", {"name": "Zed"}), 404)
+    assert roster(admin) == people
 
 
 def test_delete_participant_deactivates_and_keeps_them(admin: Client) -> None:
     put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/roster", ROSTER_CSV, content_type="text/csv")
+    put_roster(admin)
     r = admin.call("DELETE", "/v1/programs/sprint/participants/bob")
     assert r.status == 200 and r.json == {"id": "bob", "active": False}, r.text
     people = roster(admin)
-    assert people["bob"]["active"] is False and people["bob"]["team"] == "Blue"
+    assert people["bob"] == {
+        "id": "bob",
+        "name": "Bob",
+        "email": "",
+        "team": "Blue",
+        "division": "North",
+        "active": False,
+    }
+    assert people["ann"]["active"] is True
     assert admin.call("DELETE", "/v1/programs/sprint/participants/bob").status == 200
+    assert_error(admin.call("DELETE", "/v1/programs/sprint/participants/zed"), 404)
+    assert_error(admin.call("DELETE", "/v1/programs/nope/participants/bob"), 404)
     assert roster(admin) == people
 
 
 # --- errors -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
+def test_body_errors_share_one_format(admin: Client) -> None:
+    put_program(admin)
+    admin.call("PUT", "/v1/programs/sprint/participants/ann", {"name": "Ann"})
+    for method, path in [
         ("PUT", "/v1/programs/sprint"),
         ("PUT", "/v1/programs/sprint/roster"),
         ("PUT", "/v1/programs/sprint/participants/ann"),
         ("PATCH", "/v1/programs/sprint/participants/ann"),
         ("POST", "/v1/keys"),
         ("POST", "/v1/programs/sprint/submissions"),
-    ],
-)
-def test_body_errors_share_one_format(admin: Client, method: str, path: str) -> None:
-    put_program(admin)
-    admin.call("PUT", "/v1/programs/sprint/participants/ann", {"name": "Ann"})
-    malformed = admin.call(method, path, b'{"name": "Ann",', content_type="application/json")
-    assert assert_error(malformed, 400, "malformed_json")["message"].startswith("the body is not valid JSON")
-    assert_error(admin.call(method, path, b"", content_type="application/json"), 400, "empty_body")
-    assert_error(admin.call(method, path, b"", content_type=None), 400, "empty_body")
-    assert_error(
-        admin.call(method, path, b"<name>Ann</name>", content_type="application/xml"), 415, "unsupported_media_type"
-    )
-    assert_error(admin.call(method, path, b'{"name": NaN}', content_type="application/json"), 400, "malformed_json")
+        ("POST", "/v1/programs/sprint/submissions/s1/void"),
+    ]:
+        where = f"{method} {path}"
+        error = assert_error(admin.call(method, path, b'{"name": "Ann",', content_type="application/json"), 400)
+        assert error["code"] == "malformed_json" and error["message"].startswith("the body is not valid JSON"), where
+        assert assert_error(admin.call(method, path, b'{"n": NaN}', content_type="application/json"), 400)["code"] == (
+            "malformed_json"
+        ), where
+        assert assert_error(admin.call(method, path, b"", content_type="application/json"), 400)["code"] == (
+            "empty_body"
+        ), where
+        r = admin.call(method, path, b"<name>Ann</name>", content_type="application/xml")
+        assert assert_error(r, 415)["code"] == "unsupported_media_type", where
+        assert assert_error(admin.call(method, path, b"\xff\xfe{}", content_type="application/json"), 400), where
     assert admin.call("GET", "/v1/programs/sprint").json["version"] == 1
     assert list(roster(admin)) == ["ann"]
+    assert len(admin.call("GET", "/v1/keys").json["keys"]) == 1
 
 
-def test_malformed_yaml_is_400(admin: Client) -> None:
-    r = admin.call("PUT", "/v1/programs/sprint", "id: sprint\nmetrics: [unclosed\n", content_type="application/yaml")
-    assert_error(r, 400, "malformed_yaml")
+def test_ids_no_item_can_have_are_404_or_401_never_500(admin: Client) -> None:
+    """DynamoDB refuses keys over 1 KB with an error (moto does not): such ids must not reach it."""
+    put_program(admin)
+    put_roster(admin)
+    token = rotate(admin, "sprint", "read")
+    long = "x" * 1500
+    requests: list[tuple[str, str, Any]] = [
+        ("GET", f"/v1/programs/{long}", None),
+        ("GET", f"/v1/programs/{long}/roster", None),
+        ("POST", f"/v1/programs/{long}/tokens/read", None),
+        ("PUT", f"/v1/programs/{long}/roster", []),
+        ("PUT", f"/v1/programs/{long}/participants/ann", {"name": "Ann"}),
+        ("PATCH", f"/v1/programs/sprint/participants/{long}", {"name": "X"}),
+        ("DELETE", f"/v1/programs/sprint/participants/{long}", None),
+        ("DELETE", f"/v1/programs/{long}/participants/ann", None),
+        ("DELETE", f"/v1/keys/{long}", None),
+        ("DELETE", "/v1/keys/a%23b", None),
+        ("GET", "/v1/programs/SPRINT", None),
+    ]
+    for method, path, body in requests:
+        assert_error(admin.call(method, path, body), 404)
+    error = assert_error(admin.call("PUT", f"/v1/programs/sprint/participants/{long}", {"name": "X"}), 422)
+    assert error["field"] == "id"
+    assert_error(admin.call("PUT", f"/v1/programs/{long}", {**PROGRAM, "id": long}), 422)
+    key = admin.key
+    for forged in (
+        key.replace(key.split("_")[2], "f" * 1500),
+        key.replace("pdk_acme_", "pdk_" + "a" * 1500 + "_"),
+        token.replace("_sprint_", f"_{long}_"),
+        token.replace("_sprint_", "_Sprint_"),
+    ):
+        assert_error(admin.call("GET", "/v1/programs/sprint", key=forged), 401)
+    assert list(roster(admin)) == ["ann", "bob", "cat"]
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/v1/programs/sprint/nothing-here"),
-        ("POST", "/v1/programs"),
-        ("GET", "/v1/nope"),
-        ("DELETE", "/v1/keys"),
-    ],
-)
-def test_an_unknown_route_is_404_in_the_same_format(admin: Client, method: str, path: str) -> None:
-    assert_error(admin.call(method, path), 404)
+def test_inputs_too_big_for_an_item_are_422_never_500(admin: Client) -> None:
+    """DynamoDB takes items up to 400 KB: a longer name or program is refused up front, on both backends."""
+    put_program(admin)
+    put_roster(admin)
+    before = roster(admin)
+    big = "n" * 450_000
+    url = "/v1/programs/sprint"
+    for method, path, body in [
+        ("PUT", f"{url}/participants/dan", {"name": big}),
+        ("PUT", f"{url}/participants/dan", {"name": "Dan", "team": "t" * 201}),
+        ("PATCH", f"{url}/participants/ann", {"name": big}),
+        ("PATCH", f"{url}/participants/ann", {"division": "d" * 201}),
+        ("PUT", f"{url}/roster", [{"id": "ann", "name": "Ann"}, {"id": "dan", "name": big}]),
+        ("PUT", url, {**PROGRAM, "name": big}),
+    ]:
+        error = assert_error(admin.call(method, path, body), 422)
+        assert "longer than" in error["problems"][0]["reason"] or "at most" in error["problems"][0]["reason"], error
+    assert roster(admin) == before
+    assert admin.call("GET", url).json["version"] == 1
+    # Up to the limits is fine.
+    r = admin.call("PUT", f"{url}/participants/dan", {"name": "n" * 200, "team": "t" * 200, "email": "e" * 254})
+    assert r.status == 201, r.text
 
 
-def test_an_unknown_path_inside_the_admin_function_is_404_in_the_same_format(admin: Client) -> None:
-    from podium.local.apigw import http_api_event, routes_from_template, to_response
-
+def test_an_unknown_path_reaching_the_admin_function_is_404_in_the_same_format(admin: Client) -> None:
     route = next(r for r in admin.api.routes if r.route_key == "GET /v1/programs")
-    assert route in routes_from_template(admin.api.template)
-    event = http_api_event(route, "GET", "/v1/no-such-thing", {}, {"Authorization": f"Bearer {admin.key}"}, "", None)
-    raw = to_response(admin.api.handler(route)(event, None))
-    assert_error(Reply(raw), 404, "not_found")
+    for method, path in [("GET", "/v1/no-such-thing"), ("GET", "/v1/programs/a/b/c"), ("POST", "/v1/programs")]:
+        event = http_api_event(route, method, path, {}, {"Authorization": f"Bearer {admin.key}"}, "", None)
+        raw = to_response(admin.api.handler(route)(event, LambdaContext(route.function)))
+        assert_error(Reply(raw), 404, "not_found")
 
 
-def test_every_route_answers_401_in_the_same_format_without_a_key(api: Client) -> None:
-    from podium.adapters.template import load_template
-    from podium.local.apigw import routes_from_template
-
-    for route in routes_from_template(load_template(ROOT / "template.yaml")):
-        if route.path == "/v1/openapi.json":
-            continue
-        path = route.path.replace("{scope}", "read")
-        for name in ("program", "participant", "submission", "key_id"):
-            path = path.replace("{" + name + "}", "x")
-        assert "{" not in path, f"add a value for the parameters of {route.route_key}"
-        body = b"{}" if route.method in ("PUT", "POST", "PATCH") else None
-        r = api.call(route.method, path, body, content_type="application/json" if body else None)
-        assert_error(r, 401, "unauthenticated")
+@pytest.mark.xfail(
+    strict=True,
+    reason="API Gateway answers a path no route matches with its own {'message': 'Not Found'}: template.yaml needs "
+    "a $default route to the admin function (and podium/local/apigw.py must honour it) for our error format",
+)
+def test_an_unknown_route_is_404_in_the_same_format(admin: Client) -> None:
+    for method, path in [("GET", "/v1/nope"), ("POST", "/v1/programs"), ("GET", "/v1/programs/sprint/nothing")]:
+        assert_error(admin.call(method, path), 404)
 
 
 def test_the_openapi_document_is_served(api: Client) -> None:
     r = api.call("GET", "/v1/openapi.json")
     assert r.status == 200, r.text
-    paths = r.json["paths"]
-    assert "/v1/programs/{program}/roster" in paths and "/v1/keys/{key_id}" in paths
+    documented = {(path, method.upper()) for path, ops in r.json["paths"].items() for method in ops}
+    served = {(route.path, route.method) for route in ROUTES if route.path not in ("/v1/openapi.json", *CATCH_ALL)}
+    assert served <= documented
+    participant = r.json["paths"]["/v1/programs/{program}/participants/{participant}"]["put"]["responses"]
+    assert {"200", "201", "422"} <= set(participant)

@@ -113,6 +113,7 @@ def key_view(key: ApiKey, token: str | None = None) -> dict[str, Any]:
 )
 def put_program(program: str) -> Response[str]:
     who = principal(router)
+    who.require(Scope.ADMIN, program)  # before reading the body: who may not write learns nothing from it
     event = router.current_event
     kind = media_type(dict(event.headers or {}))
     data = raw_body(event.raw_event)
@@ -158,6 +159,7 @@ def get_program(program: str) -> Response[str]:
 )
 def rotate_token(program: str, scope: str) -> Response[str]:
     who = principal(router)
+    who.require(Scope.ADMIN, program)
     if scope not in (Scope.SUBMIT.value, Scope.READ.value):
         raise InvalidInput([Problem("scope", "public tokens are for submit or read", field="scope")], "token")
     token = programs.rotate_token(store(), who, program, Scope(scope), now())
@@ -177,6 +179,7 @@ def rotate_token(program: str, scope: str) -> Response[str]:
 )
 def put_roster(program: str) -> Response[str]:
     who = principal(router)
+    who.require(Scope.ADMIN, program)
     event = router.current_event
     kind = media_type(dict(event.headers or {}))
     data = raw_body(event.raw_event)
@@ -212,14 +215,18 @@ def get_roster(program: str) -> Response[str]:
 
 @router.put(
     "/v1/programs/<program>/participants/<participant>",
-    summary="Create or replace a participant",
-    responses=responses(200, PARTICIPANT_SCHEMA, 403, 415, 422),
+    summary="Create (201) or replace (200) a participant",
+    responses={
+        **responses(200, PARTICIPANT_SCHEMA, 403, 415, 422, description="Replaced"),
+        201: {"description": "Created", "content": {"application/json": {"schema": PARTICIPANT_SCHEMA}}},
+    },
     tags=["roster"],
 )
 def put_participant(program: str, participant: str) -> Response[str]:
     who = principal(router)
+    who.require(Scope.ADMIN, program)
     body = _json_object()
-    if not PARTICIPANT_ID.match(participant):
+    if not PARTICIPANT_ID.fullmatch(participant):
         raise InvalidInput([Problem("id", "use 1-128 of A-Z a-z 0-9 . _ @ + -", field="id")], "participant")
     roster = read_roster_rows([{**body, "id": participant}], first_row=1, noun="field")
     person = roster.participants[participant]
@@ -235,6 +242,7 @@ def put_participant(program: str, participant: str) -> Response[str]:
 )
 def patch_participant(program: str, participant: str) -> Response[str]:
     who = principal(router)
+    who.require(Scope.ADMIN, program)
     person = programs.patch_participant(store(), who, program, participant, _json_object(), now())
     return json_response(200, participant_view(person))
 
@@ -263,6 +271,7 @@ def delete_participant(program: str, participant: str) -> Response[str]:
 )
 def create_key() -> Response[str]:
     who = principal(router)
+    who.require(Scope.ADMIN)
     body = _json_object()
     scopes = body.get("scopes", [])
     name = body.get("name", "")

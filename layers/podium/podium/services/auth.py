@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from podium.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, Unauthenticated
+from podium.domain.program import PROGRAM_ID
 from podium.services.ports import ApiKey, Org, Scope, Store
 
-ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # use with fullmatch
+KEY_ID = re.compile(r"[0-9a-f]{12}")  # use with fullmatch; what issue_key makes
 KEY_PREFIX = "pdk"
 TOKEN_PREFIX = "pdt"  # noqa: S105 - a prefix, not a secret
 PUBLIC_SCOPES = (Scope.SUBMIT, Scope.READ)
@@ -41,15 +43,22 @@ class Principal:
         return Scope.ADMIN in self.scopes or scope in self.scopes
 
     def require(self, scope: Scope, program: str | None = None) -> None:
-        if self.program is not None and program != self.program:
-            # A token for another program learns nothing about this one.
-            raise NotFound(f"no program {program!r}")
+        """Refuse unless the principal may act with `scope` (on `program`, for what belongs to one program).
+
+        A program token acts on its own program only: what belongs to the whole org (keys, the list of programs)
+        is forbidden to it, and another program is not found, so the token learns nothing about it.
+        """
+        if self.program is not None:
+            if program is None:
+                raise Forbidden("a program token acts on its own program only; use an API key")
+            if program != self.program:
+                raise NotFound(f"no program {program!r}")
         if not self.allows(scope, program):
             raise Forbidden(f"this key lacks the {scope.value!r} scope")
 
 
 def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_secret() -> str:
@@ -63,7 +72,7 @@ class IssuedKey:
 
 
 def issue_key(org: str, name: str, scopes: frozenset[Scope], now: datetime) -> IssuedKey:
-    key_id = secrets.token_hex(6)
+    key_id = secrets.token_hex(6)  # matches KEY_ID
     secret = new_secret()
     key = ApiKey(org=org, id=key_id, name=name, scopes=scopes, secret_hash=hash_secret(secret), created_at=now)
     return IssuedKey(key, f"{KEY_PREFIX}_{org}_{key_id}_{secret}")
@@ -91,7 +100,8 @@ def authenticate(store: Store, authorization: str | None) -> Principal:
 
 def _from_key(store: Store, token: str) -> Principal:
     parts = token.split("_", 3)
-    if len(parts) != 4 or not ORG_ID.match(parts[1]):
+    # Checked before any lookup: an id DynamoDB cannot take as a key would be a 500, not a 401.
+    if len(parts) != 4 or not ORG_ID.fullmatch(parts[1]) or not KEY_ID.fullmatch(parts[2]):
         raise Unauthenticated("that key is malformed")
     _, org, key_id, secret = parts
     key = store.get_key(org, key_id)
@@ -104,7 +114,12 @@ def _from_key(store: Store, token: str) -> Principal:
 
 def _from_program_token(store: Store, token: str) -> Principal:
     parts = token.split("_", 4)
-    if len(parts) != 5 or not ORG_ID.match(parts[1]) or parts[3] not in {s.value for s in PUBLIC_SCOPES}:
+    if (
+        len(parts) != 5
+        or not ORG_ID.fullmatch(parts[1])
+        or not PROGRAM_ID.fullmatch(parts[2])
+        or parts[3] not in {s.value for s in PUBLIC_SCOPES}
+    ):
         raise Unauthenticated("that token is malformed")
     _, org, program, scope, secret = parts
     record = store.get_program(org, program)
@@ -116,7 +131,7 @@ def _from_program_token(store: Store, token: str) -> Principal:
 
 def create_org(store: Store, org_id: str, name: str, now: datetime) -> IssuedKey:
     """Bootstrap an organisation and its first admin key."""
-    if not ORG_ID.match(org_id):
+    if not ORG_ID.fullmatch(org_id):
         raise InvalidInput(
             [Problem("org", "use 1-40 lowercase letters, digits and -, starting with a letter or digit")]
         )

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from podium.domain.errors import InvalidInput, NotFound, Problem
-from podium.domain.program import program_from_dict
-from podium.domain.roster import Participant, Roster, build_roster
-from podium.services.auth import IssuedKey, Principal, issue_key, program_token
+from podium.domain.program import PROGRAM_ID, program_from_dict
+from podium.domain.roster import PARTICIPANT_ID, Participant, Roster, build_roster
+from podium.services.auth import KEY_ID, IssuedKey, Principal, issue_key, program_token
 from podium.services.ports import ApiKey, ProgramRecord, Scope, Store
+
+# A DynamoDB item holds at most 400 KB: inputs are bounded well below it, so they are refused with a 422, not
+# turned into a failed write (a 500).
+MAX_PROGRAM_BYTES = 100_000
+MAX_TEXT = {"name": 200, "email": 254, "team": 200, "division": 200}
 
 
 def put_program(store: Store, who: Principal, program_id: str, document: Any, now: datetime) -> ProgramRecord:
     """Create or replace a program definition; every change is a new version, kept in the history."""
-    who.require(Scope.ADMIN)
+    who.require(Scope.ADMIN, program_id)
     if not isinstance(document, dict):
         raise InvalidInput([Problem("", "must be a mapping of fields (id, name, metrics, …)")], "program")
     doc = dict(document)
@@ -24,6 +30,11 @@ def put_program(store: Store, who: Principal, program_id: str, document: Any, no
     if doc["id"] != program_id:
         raise InvalidInput([Problem("id", f"{doc['id']!r} does not match the URL's program {program_id!r}")], "program")
     program_from_dict(doc)  # raises InvalidProgram with every problem
+    size = len(json.dumps(doc, ensure_ascii=False).encode())
+    if size > MAX_PROGRAM_BYTES:
+        raise InvalidInput(
+            [Problem("", f"is {size:,} bytes; a program may be at most {MAX_PROGRAM_BYTES:,}")], "program"
+        )
     current = store.get_program(who.org, program_id)
     if current is not None and current.document == doc:
         return current
@@ -42,7 +53,8 @@ def put_program(store: Store, who: Principal, program_id: str, document: Any, no
 
 def get_program(store: Store, who: Principal, program_id: str) -> ProgramRecord:
     who.require(Scope.READ, program_id)
-    record = store.get_program(who.org, program_id)
+    # An id no program can have is not looked up: DynamoDB refuses over-long keys with an error, not a miss.
+    record = store.get_program(who.org, program_id) if PROGRAM_ID.fullmatch(program_id) else None
     if record is None:
         raise NotFound(f"no program {program_id!r}")
     return record
@@ -55,7 +67,7 @@ def list_programs(store: Store, who: Principal) -> list[ProgramRecord]:
 
 def rotate_token(store: Store, who: Principal, program_id: str, scope: Scope, now: datetime) -> str:
     """A new public submit or read token for a program; the previous one stops working at once."""
-    who.require(Scope.ADMIN)
+    who.require(Scope.ADMIN, program_id)
     if scope is Scope.ADMIN:
         raise InvalidInput([Problem("scope", "public tokens are for submit or read")])
     record = get_program(store, who, program_id)
@@ -89,7 +101,7 @@ def list_keys(store: Store, who: Principal) -> list[ApiKey]:
 
 def revoke_key(store: Store, who: Principal, key_id: str, now: datetime) -> None:
     who.require(Scope.ADMIN)
-    if not store.revoke_key(who.org, key_id, now):
+    if not KEY_ID.fullmatch(key_id) or not store.revoke_key(who.org, key_id, now):
         raise NotFound(f"no key {key_id!r}")
 
 
@@ -128,7 +140,8 @@ def put_roster(
     store: Store, who: Principal, program_id: str, upload: Roster, now: datetime, *, dry_run: bool
 ) -> RosterChange:
     """Replace a program's roster with an upload: add, move, update, deactivate whoever is missing."""
-    who.require(Scope.ADMIN)
+    who.require(Scope.ADMIN, program_id)
+    _check_lengths(upload.participants.values())
     get_program(store, who, program_id)
     current = {p.id: p for p in store.list_participants(who.org, program_id)}
     change = RosterChange(dry_run=dry_run)
@@ -161,7 +174,8 @@ def put_roster(
 
 def put_participant(store: Store, who: Principal, program_id: str, person: Participant, now: datetime) -> bool:
     """Create or replace one participant; True when created."""
-    who.require(Scope.ADMIN)
+    who.require(Scope.ADMIN, program_id)
+    _check_lengths([person])
     get_program(store, who, program_id)
     people = {p.id: p for p in store.list_participants(who.org, program_id)}
     created = person.id not in people
@@ -174,7 +188,7 @@ def put_participant(store: Store, who: Principal, program_id: str, person: Parti
 def patch_participant(
     store: Store, who: Principal, program_id: str, participant_id: str, changes: dict[str, Any], now: datetime
 ) -> Participant:
-    who.require(Scope.ADMIN)
+    who.require(Scope.ADMIN, program_id)
     get_program(store, who, program_id)
     people = {p.id: p for p in store.list_participants(who.org, program_id)}
     if participant_id not in people:
@@ -188,7 +202,7 @@ def patch_participant(
             problems.append(Problem(k, "must be text or null"))
     if "active" in changes and not isinstance(changes["active"], bool):
         problems.append(Problem("active", "must be true or false"))
-    if "name" in changes and not (changes["name"] or "").strip():
+    if "name" in changes and (changes["name"] is None or not str(changes["name"]).strip()):
         problems.append(Problem("name", "must not be empty"))
     if problems:
         raise InvalidInput(problems, "participant")
@@ -207,10 +221,22 @@ def patch_participant(
         division=text("division", before.division),
         active=bool(changes.get("active", before.active)),
     )
+    _check_lengths([updated])
     people[participant_id] = updated
     build_roster(people.values())
     store.save_participants(who.org, program_id, [updated], now)
     return updated
+
+
+def _check_lengths(people: Iterable[Participant]) -> None:
+    problems = [
+        Problem(name, f"{name} of {p.id!r} is longer than {limit} characters")
+        for p in people
+        for name, limit in MAX_TEXT.items()
+        if len(getattr(p, name) or "") > limit
+    ]
+    if problems:
+        raise InvalidInput(problems, "participant")
 
 
 def deactivate_participant(store: Store, who: Principal, program_id: str, participant_id: str, now: datetime) -> None:
@@ -221,9 +247,13 @@ def deactivate_participant(store: Store, who: Principal, program_id: str, partic
 
 
 def _participant(store: Store, who: Principal, program_id: str, participant_id: str) -> Participant:
-    who.require(Scope.ADMIN)
+    who.require(Scope.ADMIN, program_id)
     get_program(store, who, program_id)
-    found = store.get_participants(who.org, program_id, [participant_id])
+    found = (
+        store.get_participants(who.org, program_id, [participant_id])
+        if PARTICIPANT_ID.fullmatch(participant_id)
+        else []
+    )
     if not found:
         raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
     return found[0]

@@ -1,0 +1,282 @@
+"""Tenant isolation on every route of template.yaml: one org's keys and tokens never reach another org's data.
+
+The routes are read from the template, so a new route is covered (and must be given a request below) as soon as
+it is declared. For each route, two orgs are set up alike; org B's admin key then sends the request that would
+work on org A's program, participant, submission or key. It must get 404 (org-level routes answer with B's own
+items only), org A's items in the table must be exactly as before, and the same request sent by A's own admin key
+must succeed (so the 404 is isolation, not a malformed request). Then org A's program tokens try the same on B.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
+
+from conftest import ROOT, Client, Reply, bootstrap_org
+from podium.adapters.template import load_template
+from podium.local.apigw import Route, routes_from_template
+
+ROUTES = routes_from_template(load_template(ROOT / "template.yaml"))
+CATCH_ALL = ("$default", "/$default")  # an HttpApi event without Path takes every path no other route takes
+
+
+_shared_loader = functools.cache(botocore.loaders.create_loader)
+
+
+@pytest.fixture(autouse=True)
+def _one_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every botocore session (each PynamoDB model makes one) shares one loader of the read-only service models."""
+    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
+    yield
+
+
+@dataclass
+class Tenant:
+    """An org with one of everything a route can address."""
+
+    org: str
+    admin: Client
+    program: str
+    participant: str
+    submission: str
+    spare_key: str  # the id of a key that may be revoked
+    read_token: str
+    submit_token: str
+    key_ids: set[str] = field(default_factory=set)
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {
+            "program": self.program,
+            "participant": self.participant,
+            "submission": self.submission,
+            "key_id": self.spare_key,
+            "scope": "read",
+            "team": "red",  # every tenant's roster has team Red in division North
+            "division": "north",
+        }
+
+    def secrets(self) -> list[str]:
+        """What must never show up in another org's answers."""
+        return [self.org, self.program, self.participant, *self.key_ids, self.read_token, self.submit_token]
+
+
+def program_body(t: Tenant) -> dict[str, Any]:
+    return {"id": t.program, "name": f"{t.org} program", "metrics": [{"key": "calls"}, {"key": "deals"}]}
+
+
+# The request that succeeds when the owner sends it, by route. A new route with a body needs an entry here; the
+# test says so when the owner's own request fails.
+Body = tuple[bytes, str]
+BODIES: dict[str, Callable[[Tenant], Body]] = {
+    "PUT /v1/programs/{program}": lambda t: (
+        json.dumps({**program_body(t), "name": "Changed"}).encode(),
+        "application/json",
+    ),
+    "PUT /v1/programs/{program}/roster": lambda t: (
+        f"id,name,team,division\n{t.participant},Renamed,Red,North\n".encode(),
+        "text/csv",
+    ),
+    "PUT /v1/programs/{program}/participants/{participant}": lambda t: (
+        b'{"name": "Renamed", "team": "Blue", "division": "North"}',
+        "application/json",
+    ),
+    "PATCH /v1/programs/{program}/participants/{participant}": lambda t: (b'{"name": "Renamed"}', "application/json"),
+    "POST /v1/programs/{program}/submissions": lambda t: (
+        json.dumps([{"participant": t.participant, "values": {"calls": 5}}]).encode(),
+        "application/json",
+    ),
+    "POST /v1/programs/{program}/submissions/{submission}/void": lambda t: (
+        json.dumps({"participant": t.participant, "reason": "typo"}).encode(),
+        "application/json",
+    ),
+    "POST /v1/keys": lambda t: (b'{"name": "intruder", "scopes": ["admin"]}', "application/json"),
+}
+
+
+# Routes that name a thing to create in the caller's own org: B gets its own new one, never A's.
+def _created_its_own_program(r: Reply, a: Tenant, b: Tenant, store: Any) -> None:
+    assert r.status == 200, r.text
+    assert r.json["version"] == 1 and r.json["definition"]["name"] == "Changed", r.text
+    assert store.get_program(b.org, a.program).version == 1
+
+
+CREATES_OWN: dict[str, Callable[[Reply, Tenant, Tenant, Any], None]] = {
+    "PUT /v1/programs/{program}": _created_its_own_program,
+}
+
+
+# Org-level routes (no path parameters): what each must show of the caller's own org. All of them are also
+# checked for showing nothing of the other org.
+def _lists_own_programs(r: Reply, b: Tenant, store: Any) -> None:
+    assert [p["id"] for p in r.json["programs"]] == [b.program], r.text
+
+
+def _lists_own_keys(r: Reply, b: Tenant, store: Any) -> None:
+    assert {k["id"] for k in r.json["keys"]} == b.key_ids, r.text
+
+
+def _creates_own_key(r: Reply, b: Tenant, store: Any) -> None:
+    assert r.status == 201 and r.json["key"].startswith(f"pdk_{b.org}_{r.json['id']}_"), r.text
+    assert store.get_key(b.org, r.json["id"]) is not None
+
+
+OWN_ITEMS: dict[str, Callable[[Reply, Tenant, Any], None]] = {
+    "GET /v1/programs": _lists_own_programs,
+    "GET /v1/keys": _lists_own_keys,
+    "POST /v1/keys": _creates_own_key,
+}
+
+
+def set_up(api: Client, org: str) -> Tenant:
+    admin = Client(api.api, bootstrap_org(org))
+    program, participant, submission = f"{org}-sprint", f"{org}-ann", f"{org}-s1"
+    steps = [
+        admin.call("PUT", f"/v1/programs/{program}", {"id": program, "metrics": [{"key": "calls"}, {"key": "deals"}]}),
+        admin.call(
+            "PUT",
+            f"/v1/programs/{program}/roster",
+            f"id,name,team,division\n{participant},Ann,Red,North\n{org}-bob,Bob,Blue,North\n",
+            content_type="text/csv",
+        ),
+        admin.call(
+            "POST",
+            f"/v1/programs/{program}/submissions",
+            [{"id": submission, "participant": participant, "values": {"calls": 2}}],
+        ),
+    ]
+    assert all(r.status == 200 for r in steps), [r.text for r in steps]
+    assert steps[2].json["accepted_ids"] == [submission]
+    spare = admin.call("POST", "/v1/keys", {"name": "spare", "scopes": ["read"]})
+    read = admin.call("POST", f"/v1/programs/{program}/tokens/read")
+    submit = admin.call("POST", f"/v1/programs/{program}/tokens/submit")
+    assert spare.status == 201 and read.status == 200 and submit.status == 200
+    keys = {admin.key.split("_")[2], spare.json["id"]}  # pdk_{org}_{key id}_{secret}
+    return Tenant(
+        org, admin, program, participant, submission, spare.json["id"], read.json["token"], submit.json["token"], keys
+    )
+
+
+def request(api: Client, route: Route, owner: Tenant, key: str) -> Reply:
+    """Send `route`, addressing `owner`'s things, with `key`."""
+    reply: Reply
+    if route.path in CATCH_ALL:  # a catch-all route: any path no other route takes
+        reply = api.call("GET", f"/v1/programs/{owner.program}/no-such-thing", key=key)
+        return reply
+    path = route.path
+    for name in route.pattern.groupindex:
+        assert name in owner.params, f"{route.route_key}: give Tenant.params a value for {{{name}}}"
+        path = path.replace("{" + name + "}", owner.params[name])
+    body, content_type = BODIES[route.route_key](owner) if route.route_key in BODIES else (None, None)
+    reply = api.call(route.method, path, body, key=key, content_type=content_type)
+    return reply
+
+
+def items_of(table: str, org: str) -> list[str]:
+    """Every item of the org in the table (all its keys start with `O#{org}`), as sorted JSON."""
+    client = boto3.client("dynamodb")
+    found: list[str] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = client.scan(**kwargs)
+        for item in page["Items"]:
+            pk = item["pk"]["S"]
+            if pk == f"O#{org}" or pk.startswith(f"O#{org}#"):
+                found.append(json.dumps(item, sort_keys=True))
+        if "LastEvaluatedKey" not in page:
+            return sorted(found)
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def assert_error(r: Reply, status: int) -> None:
+    assert r.status == status, r.text
+    assert set(r.json) == {"error"} and {"code", "message"} <= set(r.json["error"]), r.text
+
+
+def test_the_tables_above_name_only_routes_of_the_template() -> None:
+    """A route renamed or removed in template.yaml must not leave a stale entry here, silently unused."""
+    assert ROUTES, "no routes read from template.yaml"
+    for key in [*BODIES, *CREATES_OWN, *OWN_ITEMS]:
+        assert key in {r.route_key for r in ROUTES}, f"{key} is not a route of template.yaml any more"
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.route_key)
+def test_no_org_reaches_another_on_any_route(api: Client, backend: str, store: Any, route: Route) -> None:
+    a, b = set_up(api, "zqa"), set_up(api, "zqb")
+
+    if route.path in CATCH_ALL:  # nobody is routed anywhere through a catch-all: 404 for all, in our format
+        for key in (a.read_token, a.submit_token, b.admin.key, a.admin.key):
+            assert_error(request(api, route, a, key=key), 404)
+        return
+
+    # Org A's program tokens, on org B's things: nothing found, nothing shown, nothing changed.
+    b_before = items_of(backend, "zqb")
+    for token in (a.read_token, a.submit_token):
+        r = request(api, route, b, key=token)
+        if "program" in route.pattern.groupindex:
+            assert_error(r, 404)  # another program, in another org: not found
+        elif r.status == 403 or route.pattern.groupindex:
+            assert_error(r, 403)  # what belongs to a whole org (keys, the program list) is not for tokens
+        else:
+            assert 200 <= r.status < 300, r.text  # a public route, such as the OpenAPI document
+            for secret in b.secrets():
+                assert secret not in r.text, f"org A's token sees {secret!r} of org B"
+    assert items_of(backend, "zqb") == b_before, f"{route.route_key} by org A's tokens changed org B"
+
+    # Org B's admin key, on org A's things.
+    a_before = items_of(backend, "zqa")
+    r = request(api, route, a, key=b.admin.key)
+    if route.route_key in CREATES_OWN:
+        CREATES_OWN[route.route_key](r, a, b, store)
+    elif route.pattern.groupindex:
+        assert_error(r, 404)
+    else:
+        assert 200 <= r.status < 300, r.text
+        for secret in a.secrets():
+            assert secret not in r.text, f"org B sees {secret!r} of org A in {r.text}"
+        if route.route_key in OWN_ITEMS:
+            OWN_ITEMS[route.route_key](r, b, store)
+    assert items_of(backend, "zqa") == a_before, f"{route.route_key} by org B changed org A"
+
+    # The same request from A's own admin key works: what B got was isolation, not a bad request.
+    mine = request(api, route, a, key=a.admin.key)
+    assert 200 <= mine.status < 300, f"{route.route_key}: give it a request that works in BODIES: {mine.text}"
+
+
+def test_the_same_ids_in_two_orgs_stay_apart(api: Client, backend: str) -> None:
+    """Both orgs have a program `shared` with a participant `ann`: each key and token reaches its own only."""
+    keys = {org: bootstrap_org(org) for org in ("zqa", "zqb")}
+    tokens = {}
+    for org, key in keys.items():
+        c = Client(api.api, key)
+        assert (
+            c.call("PUT", "/v1/programs/shared", {"id": "shared", "name": org, "metrics": [{"key": "calls"}]}).status
+            == 200
+        )
+        assert c.call("PUT", "/v1/programs/shared/roster", "id,name\nann,Ann\n", content_type="text/csv").status == 200
+        tokens[org] = {s: c.call("POST", f"/v1/programs/shared/tokens/{s}").json["token"] for s in ("read", "submit")}
+    b_before = items_of(backend, "zqb")
+
+    assert api.call("GET", "/v1/programs/shared", key=tokens["zqa"]["read"]).json["definition"]["name"] == "zqa"
+    assert api.call("GET", "/v1/programs/shared", key=keys["zqb"]).json["definition"]["name"] == "zqb"
+    sent = [{"id": "same-id", "participant": "ann", "values": {"calls": 3}}]
+    r = api.call("POST", "/v1/programs/shared/submissions", sent, key=tokens["zqa"]["submit"])
+    assert r.status == 200 and r.json["accepted_ids"] == ["same-id"], r.text
+    assert items_of(backend, "zqb") == b_before
+    # The same submission id in B is B's own, not a duplicate of A's.
+    r = api.call("POST", "/v1/programs/shared/submissions", sent, key=tokens["zqb"]["submit"])
+    assert r.status == 200 and r.json["accepted_ids"] == ["same-id"] and r.json["duplicates"] == 0, r.text
+
+    # A's credentials under B's name get nowhere, even where B has a program of the same id.
+    a_token = tokens["zqa"]["read"]
+    for forged in (a_token.replace("pdt_zqa_", "pdt_zqb_"), keys["zqa"].replace("pdk_zqa_", "pdk_zqb_")):
+        r = api.call("GET", "/v1/programs/shared", key=forged)
+        assert r.status == 401, r.text
