@@ -13,12 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podium.adapters.factory import standings, store
 from podium.adapters.streams import changes_from_event
-from podium.observability import logger, metrics, tracer
+from podium.observability import logger, metrics
 from podium.services.aggregate import recompute
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog = store()

@@ -59,7 +59,7 @@ REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("/v1/programs/{program}", "put"): {
         "application/json": {"schema": {"type": "object", "description": "a program file (see README)"}},
-        "application/yaml": {"schema": {"type": "string"}},
+        "application/yaml": {"schema": {"type": "object", "description": "the same program file, as YAML"}},
     },
     ("/v1/programs/{program}/roster", "put"): {
         "text/csv": _CSV,
@@ -84,6 +84,46 @@ REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+_PERIOD = {
+    "name": "period",
+    "in": "query",
+    "required": False,
+    "description": "a period of the program's kind, e.g. 2026-W48 (default: the current one)",
+    "schema": {"type": "string"},
+}
+_BOARDS = [
+    "/v1/programs/{program}/boards/program",
+    "/v1/programs/{program}/boards/participants",
+    "/v1/programs/{program}/boards/division/{division}",
+    "/v1/programs/{program}/boards/team/{team}",
+    "/v1/programs/{program}/participants/{participant}/scorecard",
+]
+PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    **{(path, "get"): [_PERIOD] for path in _BOARDS},
+    ("/v1/programs/{program}/roster", "put"): [
+        {
+            "name": "dry_run",
+            "in": "query",
+            "required": False,
+            "description": "true: answer what would change, write nothing",
+            "schema": {"type": "boolean"},
+        }
+    ],
+    ("/v1/programs/{program}/submissions", "post"): [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "makes a retried request write nothing (ids of rows without one derive from it)",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+        }
+    ],
+    ("/v1/programs/{program}/tokens/{scope}", "post"): [
+        {"name": "scope", "in": "path", "required": True, "schema": {"type": "string", "enum": ["submit", "read"]}}
+    ],
+}
+
+
 @cache
 def document() -> str:
     from podium.api import admin_routes, board_routes, ingest_routes
@@ -97,6 +137,19 @@ def document() -> str:
     for (path, method), content in REQUEST_BODIES.items():
         operation = schema["paths"][path][method]
         operation["requestBody"] = {"required": True, "content": content}
+    for (path, method), parameters in PARAMETERS.items():
+        operation = schema["paths"][path][method]
+        named = {p["name"]: p for p in operation.get("parameters", [])}
+        named.update({p["name"]: p for p in parameters})
+        operation["parameters"] = list(named.values())
+    # A form post answers with a page (or a redirect), not JSON.
+    form = schema["paths"]["/v1/programs/{program}/submissions"]["post"]["responses"]
+    for status in ("200", "422"):
+        form[status]["content"]["text/html"] = {"schema": {"type": "string"}}
+    form["303"] = {
+        "description": "A form was accepted: on to the program's allowed `return_to`",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
     return json.dumps(schema)
 
 
