@@ -6,6 +6,7 @@ runs when PODIUM_DYNAMODB_ENDPOINT points at one (.ci/run starts it; `make test`
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -16,11 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DDB_LOCAL = os.environ.get("PODIUM_DYNAMODB_ENDPOINT", "")
 BACKENDS = ["moto", pytest.param("dynamodb-local", marks=pytest.mark.integration)]
+
+
+_shared_loader = functools.cache(botocore.loaders.create_loader)
+
+
+@pytest.fixture(autouse=True)
+def _one_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every botocore session in a test shares one loader of the read-only service models instead of parsing
+    them again (moto and each client make sessions): a test's set-up stays at a fraction of a second."""
+    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
 
 
 @pytest.fixture(autouse=True)

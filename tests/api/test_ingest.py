@@ -6,12 +6,9 @@ Every test runs on moto and, when PODIUM_DYNAMODB_ENDPOINT is set, on DynamoDB L
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-import botocore.loaders
-import botocore.session
 import pytest
 
 from conftest import Client, Reply, bootstrap_org
@@ -38,16 +35,6 @@ def recent(hours: float = 1) -> str:
 
 def void_path(submission: str) -> str:
     return f"/v1/programs/{PROGRAM_ID}/submissions/{submission}/void"
-
-
-shared_loader = cache(botocore.loaders.create_loader)
-
-
-@pytest.fixture(autouse=True)
-def _one_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every botocore session (each of the store's PynamoDB models makes one) shares one loader of the read-only
-    service models instead of parsing them again (~0.1 s a session): this keeps the file fast."""
-    monkeypatch.setattr(botocore.session, "create_loader", shared_loader)
 
 
 @pytest.fixture

@@ -9,15 +9,12 @@ must succeed (so the 404 is isolation, not a malformed request). Then org A's pr
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 
 from conftest import ROOT, Client, Reply, bootstrap_org
@@ -26,16 +23,6 @@ from podium.local.apigw import Route, routes_from_template
 
 ROUTES = routes_from_template(load_template(ROOT / "template.yaml"))
 CATCH_ALL = ("$default", "/$default")  # an HttpApi event without Path takes every path no other route takes
-
-
-_shared_loader = functools.cache(botocore.loaders.create_loader)
-
-
-@pytest.fixture(autouse=True)
-def _one_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every botocore session (each PynamoDB model makes one) shares one loader of the read-only service models."""
-    monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
-    yield
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 from conftest import ROOT
 from podium.local.apigw import LocalApi
 
-HELLO = '''
+HELLO = """
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 app = APIGatewayHttpResolver()
@@ -19,7 +19,7 @@ def hello(name: str) -> dict:
 
 def handler(event, context):
     return app.resolve(event, context)
-'''
+"""
 
 
 def test_a_route_added_to_the_template_is_served_without_other_changes(tmp_path: Path, backend: str) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from podium.adapters.template import load_template
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+DEFAULT_ROUTE = "$default"  # a route with no Path: what API Gateway sends anything else to
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/yaml", "+json")
 
 
@@ -34,7 +35,7 @@ class Route:
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
 
 
 def routes_from_template(template: Mapping[str, Any]) -> list[Route]:
@@ -47,13 +48,15 @@ def routes_from_template(template: Mapping[str, Any]) -> list[Route]:
             if event.get("Type") != "HttpApi":
                 continue
             ep = event.get("Properties", {})
-            method, path = str(ep.get("Method", "ANY")).upper(), str(ep.get("Path", "/$default"))
+            method, path = str(ep.get("Method", "ANY")).upper(), str(ep.get("Path", DEFAULT_ROUTE))
             routes.append(Route(method, path, name, props["CodeUri"], props["Handler"], _compile(path)))
-    # Literal paths win over parameters, as API Gateway prefers the most specific route.
-    return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+    # Literal paths win over parameters, as API Gateway prefers the most specific route; $default comes last.
+    return sorted(routes, key=lambda r: (r.path == DEFAULT_ROUTE, r.path.count("{"), -len(r.path)))
 
 
 def _compile(path: str) -> re.Pattern[str]:
+    if path == DEFAULT_ROUTE:
+        return re.compile(".*")
     regex = ""
     for part in re.split(r"(\{[^}]+\})", path):
         if part.startswith("{") and part.endswith("+}"):
