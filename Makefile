@@ -43,8 +43,12 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## Print the benchmarks' figures
+bench: install dynamodb-local ## Print the benchmarks' figures (domain, ingest, imports, aggregation, freshness)
 	$(BIN)/python bench/score.py
+	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/aggregate.py
+	$(BIN)/python bench/freshness.py
 
 deploy: ## Build and deploy to your AWS account (needs the AWS SAM CLI and credentials)
 	sam build && sam deploy --guided
