@@ -49,6 +49,7 @@ def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "PodiumTest")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 def _clear_caches() -> None:

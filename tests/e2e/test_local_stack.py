@@ -6,15 +6,33 @@ import csv
 import io
 import json
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
-from conftest import PODIUM, RunningStack, create_org, start_stack, stop_stack, wait_for
+import pytest
+
+from e2e_stack import (
+    PODIUM,
+    RunningStack,
+    create_org,
+    running_stack,
+    start_stack,
+    stop_stack,
+    wait_for,
+)
 from podium.domain.boards import compute_scorebook
 from podium.domain.periods import period_of
 from podium.domain.program import program_from_dict
 from podium.domain.records import read_roster_csv
 from podium.domain.submissions import Submission
+
+
+@pytest.fixture
+def local_stack(tmp_path: Path) -> Iterator[RunningStack]:
+    yield from running_stack(tmp_path)
+
 
 PROGRAM = {
     "id": "sprint",

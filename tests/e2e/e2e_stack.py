@@ -1,4 +1,5 @@
-"""The local stack as a user runs it: `podium local` in its own process, spoken to over real HTTP."""
+"""Helpers and the fixture of the end-to-end tests: a module of its own, as a second conftest.py would clash
+with tests/conftest.py on import. The local stack as a user runs it: `podium local` in its own process, over HTTP."""
 
 from __future__ import annotations
 
@@ -116,8 +117,8 @@ def create_org(stack: RunningStack, org: str) -> str:
     return str(json.loads(result.stdout)["key"])
 
 
-@pytest.fixture
-def local_stack(tmp_path: Path) -> Iterator[RunningStack]:
+def running_stack(tmp_path: Path) -> Iterator[RunningStack]:
+    """A started stack with an organisation `e2e` and its admin key; stopped afterwards (a fixture's body)."""
     stack = start_stack(tmp_path / "podium")
     try:
         stack.key = create_org(stack, "e2e")
