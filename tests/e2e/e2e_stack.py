@@ -77,21 +77,24 @@ def start_stack(data_dir: Path, port: int | None = None) -> RunningStack:
     port = port or free_port()
     state_file = data_dir / "stack.json"
     state_file.unlink(missing_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "stack.log").open("a")  # a file, not a pipe nobody reads (a full pipe would stall the stack)
     process = subprocess.Popen(
         [PODIUM, "local", "--no-demo", "--port", str(port), "--data", str(data_dir)],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"podium local exited: {process.stdout.read() if process.stdout else ''}")
+            raise RuntimeError(f"podium local exited: {(data_dir / 'stack.log').read_text()[-2000:]}")
         if state_file.is_file():
             state = json.loads(state_file.read_text())
             try:
-                urllib.request.urlopen(state["url"] + "/v1/openapi.json", timeout=5)  # noqa: S310 - loopback
+                with urllib.request.urlopen(state["url"] + "/v1/openapi.json", timeout=5) as reply:  # noqa: S310
+                    reply.read()
                 return RunningStack(process, state["url"], data_dir, state)
             except OSError:
                 pass

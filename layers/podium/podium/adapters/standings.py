@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from podium.adapters.dynamodb import DynamoStore, _bind, _Item, _stored, person_pk
@@ -72,6 +73,9 @@ class StandingItem(_Item):
     data = JSONAttribute()
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    # The latest stream record (zero-padded sequence number) this item was computed from. A write from older
+    # records, such as a slow invocation racing its own retry, is refused, so it cannot undo a newer one.
+    watermark = UnicodeAttribute(null=True)
     by_period = _ByPeriod()
 
 
@@ -140,26 +144,48 @@ class DynamoStandings:
             found[wanted[(item.pk, item.sk)]] = _person_period(item)
         return found
 
-    def put_person_period(self, org: str, program: str, pp: PersonPeriod) -> None:
-        self.items(
-            team_pk(org, program, pp.team),
-            f"PP#{pp.period}#{pp.person}",
-            kind="participant_period",
-            period=pp.period,
-            ref=pp.person,
-            name=pp.name,
-            team=pp.team,
-            division=pp.division,
-            data={
-                "values": {k: [v.value, v.reached_at.isoformat(), v.count] for k, v in sorted(pp.values.items())},
-                "rules": pp.rules,
-            },
-            gsi1pk=period_gsi(org, program, pp.period),
-            gsi1sk=pp.person,
-        ).save()
+    def put_person_period(self, org: str, program: str, pp: PersonPeriod, watermark: str | None = None) -> None:
+        self._write(
+            self.items(
+                team_pk(org, program, pp.team),
+                f"PP#{pp.period}#{pp.person}",
+                kind="participant_period",
+                period=pp.period,
+                ref=pp.person,
+                name=pp.name,
+                team=pp.team,
+                division=pp.division,
+                data={
+                    "values": {k: [v.value, v.reached_at.isoformat(), v.count] for k, v in sorted(pp.values.items())},
+                    "rules": pp.rules,
+                },
+                gsi1pk=period_gsi(org, program, pp.period),
+                gsi1sk=pp.person,
+                watermark=watermark,
+            ),
+            watermark,
+        )
 
-    def delete_person_period(self, org: str, program: str, team: str, period: str, person: str) -> None:
-        self.items(team_pk(org, program, team), f"PP#{period}#{person}").delete()
+    def delete_person_period(
+        self, org: str, program: str, team: str, period: str, person: str, watermark: str | None = None
+    ) -> None:
+        self._write(self.items(team_pk(org, program, team), f"PP#{period}#{person}"), watermark, delete=True)
+
+    def _write(self, item: StandingItem, watermark: str | None, *, delete: bool = False) -> bool:
+        """Save or delete unless the stored item was computed from newer records; False when refused."""
+        condition = None
+        if watermark is not None:
+            condition = self.items.watermark.does_not_exist() | (self.items.watermark <= watermark)
+        try:
+            if delete:
+                item.delete(condition=condition)
+            else:
+                item.save(condition=condition)
+        except (PutError, DeleteError) as e:
+            if e.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def team_people(self, org: str, program: str, team: str, period: str) -> list[PersonPeriod]:
         items = self.items.query(
@@ -188,23 +214,29 @@ class DynamoStandings:
         except self.items.DoesNotExist:
             return None
 
-    def put_group(self, org: str, program: str, g: GroupPeriod) -> None:
+    def put_group(self, org: str, program: str, g: GroupPeriod, watermark: str | None = None) -> None:
         pk, sk = self._group_key(org, program, g)
-        self.items(
-            pk,
-            sk,
-            kind=f"{g.level}_period",
-            period=g.period,
-            ref=g.ref,
-            name=g.name,
-            division=g.parent if g.level == "team" else None,
-            headcount=g.totals.headcount,
-            data={"totals": _totals_json(g.totals)},
-        ).save()
+        self._write(
+            self.items(
+                pk,
+                sk,
+                kind=f"{g.level}_period",
+                period=g.period,
+                ref=g.ref,
+                name=g.name,
+                division=g.parent if g.level == "team" else None,
+                headcount=g.totals.headcount,
+                data={"totals": _totals_json(g.totals)},
+                watermark=watermark,
+            ),
+            watermark,
+        )
 
-    def delete_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> None:
+    def delete_group(
+        self, org: str, program: str, level: str, ref: str, parent: str, period: str, watermark: str | None = None
+    ) -> None:
         pk, sk = self._group_key(org, program, (level, ref, parent, period))
-        self.items(pk, sk).delete()
+        self._write(self.items(pk, sk), watermark, delete=True)
 
     def division_teams(self, org: str, program: str, division: str, period: str) -> list[GroupPeriod]:
         items = self.items.query(

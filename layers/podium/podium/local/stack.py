@@ -8,12 +8,14 @@ Ctrl-C stops everything.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import queue
 import random
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -154,6 +156,10 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def handle(self) -> None:
+            with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # the client went away
+                super().handle()
 
         def log_message(self, format: str, *args: Any) -> None:
             if os.environ.get("PODIUM_LOCAL_ACCESS_LOG"):
@@ -311,9 +317,21 @@ def _ok(reply: Any) -> None:
         raise RuntimeError(f"seeding the demo failed: {reply.status} {reply.body[:500]!r}")
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (and SIGINT, even when a shell started us with it ignored) stop the stack cleanly, DynamoDB
+    Local included."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+
+
 def main(
     port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores: bool = False, demo: bool = True
 ) -> int:
+    _stop_on_signals()
     root = find_root()
     data_dir = data_dir if data_dir.is_absolute() else root / data_dir
     with database(data_dir, in_memory) as (endpoint, kind):

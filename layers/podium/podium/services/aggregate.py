@@ -44,12 +44,16 @@ class Change:
 class Standings(Protocol):
     def person_log(self, org: str, program: str, person: str) -> tuple[Participant | None, list[Submission]]: ...
     def get_person_periods(self, org: str, program: str, keys: Iterable[tuple[str, str, str]]) -> dict[Any, Any]: ...
-    def put_person_period(self, org: str, program: str, pp: Any) -> None: ...
-    def delete_person_period(self, org: str, program: str, team: str, period: str, person: str) -> None: ...
+    def put_person_period(self, org: str, program: str, pp: Any, watermark: str | None = None) -> None: ...
+    def delete_person_period(
+        self, org: str, program: str, team: str, period: str, person: str, watermark: str | None = None
+    ) -> None: ...
     def team_people(self, org: str, program: str, team: str, period: str) -> list[Any]: ...
     def get_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> Any: ...
-    def put_group(self, org: str, program: str, g: Any) -> None: ...
-    def delete_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> None: ...
+    def put_group(self, org: str, program: str, g: Any, watermark: str | None = None) -> None: ...
+    def delete_group(
+        self, org: str, program: str, level: str, ref: str, parent: str, period: str, watermark: str | None = None
+    ) -> None: ...
     def division_teams(self, org: str, program: str, division: str, period: str) -> list[Any]: ...
     def divisions(self, org: str, program: str, period: str) -> list[Any]: ...
     def touch_membership(self, org: str, program: str, person: Participant, period: str, at: datetime) -> None: ...
@@ -72,10 +76,19 @@ class _Work:
     programs: set[tuple[str, str, str]] = field(default_factory=set)
     rules_changed: set[tuple[str, str]] = field(default_factory=set)
     first_record: dict[Any, str] = field(default_factory=dict)
+    last_record: dict[Any, str] = field(default_factory=dict)
 
     def asked(self, key: Any, sequence: str) -> None:
-        if key not in self.first_record or sequence < self.first_record[key]:
+        padded = watermark_of(sequence)
+        if key not in self.first_record or padded < watermark_of(self.first_record[key]):
             self.first_record[key] = sequence
+        if key not in self.last_record or padded > self.last_record[key]:
+            self.last_record[key] = padded
+
+
+def watermark_of(sequence: str) -> str:
+    """Stream sequence numbers are decimal strings of varying length: padded, they compare in order."""
+    return sequence.zfill(48)
 
 
 def recompute(changes: Iterable[Change], standings: Standings, catalog: Catalog, now: datetime) -> list[str]:
@@ -87,9 +100,15 @@ def recompute(changes: Iterable[Change], standings: Standings, catalog: Catalog,
     failed: list[str] = []
     jobs: list[tuple[Any, Any]] = [
         *((("person", k), lambda k=k: _person(k, work, standings, context)) for k in work.people),
-        *((("team", k), lambda k=k: _team(k, standings, context)) for k in work.teams),
-        *((("division", k), lambda k=k: _division(k, standings, context)) for k in work.divisions),
-        *((("program", k), lambda k=k: _program(k, standings, context)) for k in work.programs),
+        *((("team", k), lambda k=k: _team(k, standings, context, work.last_record[("team", k)])) for k in work.teams),
+        *(
+            (("division", k), lambda k=k: _division(k, standings, context, work.last_record[("division", k)]))
+            for k in work.divisions
+        ),
+        *(
+            (("program", k), lambda k=k: _program(k, standings, context, work.last_record[("program", k)]))
+            for k in work.programs
+        ),
         *((("rules", k), lambda k=k: _rules_changed(k, standings, context)) for k in work.rules_changed),
     ]
     for key, job in jobs:
@@ -219,6 +238,7 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
     program = context.program(org, program_id)
     if program is None:
         return
+    mark = work.last_record.get(("person", key))
     membership, log = standings.person_log(org, program_id, person)
     effective = effective_submissions(log)
     current = context.current(program)
@@ -243,21 +263,21 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
         wanted = active and (values or have is not None or (period_key == current.key and key in work.moved_from))
         if not active or not wanted:
             if have is not None:
-                standings.delete_person_period(org, program_id, team, period_key, person)
+                standings.delete_person_period(org, program_id, team, period_key, person, mark)
             continue
         name = membership.name if membership is not None else person
         rules = record.version if (record := context.record(org, program_id)) else 0
         item = PersonPeriod(person, name, team, division, period_key, dict(values), rules)
         if have != item:
-            standings.put_person_period(org, program_id, item)
+            standings.put_person_period(org, program_id, item, mark)
     if old_team and old_team != team and (old_team, current.key, person) in existing:
-        standings.delete_person_period(org, program_id, old_team, current.key, person)
+        standings.delete_person_period(org, program_id, old_team, current.key, person, mark)
 
 
 # --- level 2: a team in a period ----------------------------------------------------------------------------
 
 
-def _team(key: tuple[str, str, str, str], standings: Standings, context: _Context) -> None:
+def _team(key: tuple[str, str, str, str], standings: Standings, context: _Context, mark: str) -> None:
     from podium.adapters.standings import GroupPeriod
 
     org, program_id, team, period = key
@@ -277,11 +297,11 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
     have = standings.get_group(org, program_id, "team", team, division, period)
     if totals.headcount == 0:
         if have is not None:
-            standings.delete_group(org, program_id, "team", team, division, period)
+            standings.delete_group(org, program_id, "team", team, division, period, mark)
         return
     wanted = GroupPeriod("team", team, name, division, period, totals)
     if have != wanted:
-        standings.put_group(org, program_id, wanted)
+        standings.put_group(org, program_id, wanted, mark)
 
 
 def team_totals(program: Program, members: Iterable[Participant], items: Mapping[str, Any]) -> GroupTotals:
@@ -296,7 +316,7 @@ def team_totals(program: Program, members: Iterable[Participant], items: Mapping
 # --- levels 3 and 4: a division, the program ------------------------------------------------------------------
 
 
-def _division(key: tuple[str, str, str, str], standings: Standings, context: _Context) -> None:
+def _division(key: tuple[str, str, str, str], standings: Standings, context: _Context, mark: str) -> None:
     from podium.adapters.standings import GroupPeriod
 
     org, program_id, division, period = key
@@ -307,14 +327,14 @@ def _division(key: tuple[str, str, str, str], standings: Standings, context: _Co
     have = standings.get_group(org, program_id, "division", division, "", period)
     if totals.headcount == 0:
         if have is not None:
-            standings.delete_group(org, program_id, "division", division, "", period)
+            standings.delete_group(org, program_id, "division", division, "", period, mark)
         return
     wanted = GroupPeriod("division", division, group.name if group else "No division", "", period, totals)
     if have != wanted:
-        standings.put_group(org, program_id, wanted)
+        standings.put_group(org, program_id, wanted, mark)
 
 
-def _program(key: tuple[str, str, str], standings: Standings, context: _Context) -> None:
+def _program(key: tuple[str, str, str], standings: Standings, context: _Context, mark: str) -> None:
     from podium.adapters.standings import GroupPeriod
 
     org, program_id, period = key
@@ -324,7 +344,7 @@ def _program(key: tuple[str, str, str], standings: Standings, context: _Context)
     have = standings.get_group(org, program_id, "program", program_id, "", period)
     wanted = GroupPeriod("program", program_id, program.name if program else program_id, "", period, totals)
     if have != wanted:
-        standings.put_group(org, program_id, wanted)
+        standings.put_group(org, program_id, wanted, mark)
 
 
 def _rules_changed(key: tuple[str, str], standings: Standings, context: _Context) -> None:
