@@ -193,6 +193,12 @@ class DynamoStandings:
         )
         return [_person_period(i) for i in items]
 
+    def find_person_period(self, org: str, program: str, period: str, person: str) -> PersonPeriod | None:
+        """A person's item in a period, in whichever team it was placed: one Query of the sparse index."""
+        for item in self.items.by_period.query(period_gsi(org, program, period), self.items.gsi1sk == person):
+            return _person_period(item)
+        return None
+
     def everyone(self, org: str, program: str, period: str) -> list[PersonPeriod]:
         """Every participant item of a program in a period: one Query of the sparse index."""
         return [_person_period(i) for i in self.items.by_period.query(period_gsi(org, program, period))]

@@ -49,6 +49,7 @@ class Standings(Protocol):
         self, org: str, program: str, team: str, period: str, person: str, watermark: str | None = None
     ) -> None: ...
     def team_people(self, org: str, program: str, team: str, period: str) -> list[Any]: ...
+    def find_person_period(self, org: str, program: str, period: str, person: str) -> Any: ...
     def get_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> Any: ...
     def put_group(self, org: str, program: str, g: Any, watermark: str | None = None) -> None: ...
     def delete_group(
@@ -69,7 +70,9 @@ class _Work:
     """What a batch asks to recompute, and the first record that asked for each thing (to report failures)."""
 
     people: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
-    moved_from: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    moved_from: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Divisions a team's participant items named before (a team that moved division leaves an item there).
+    team_divisions_before: dict[tuple[str, str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     voided: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     teams: set[tuple[str, str, str, str]] = field(default_factory=set)
     divisions: set[tuple[str, str, str, str]] = field(default_factory=set)
@@ -100,7 +103,10 @@ def recompute(changes: Iterable[Change], standings: Standings, catalog: Catalog,
     failed: list[str] = []
     jobs: list[tuple[Any, Any]] = [
         *((("person", k), lambda k=k: _person(k, work, standings, context)) for k in work.people),
-        *((("team", k), lambda k=k: _team(k, standings, context, work.last_record[("team", k)])) for k in work.teams),
+        *(
+            (("team", k), lambda k=k: _team(k, standings, context, work.last_record[("team", k)], work))
+            for k in work.teams
+        ),
         *(
             (("division", k), lambda k=k: _division(k, standings, context, work.last_record[("division", k)]))
             for k in work.divisions
@@ -165,7 +171,7 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
                 periods.add(str(change.new["rebuild_period"]))
             old_team = _team_of(change.old)
             if old_team != _team_of(change.new):
-                work.moved_from[key] = old_team
+                work.moved_from[key].add(old_team)
         elif sk.startswith("S#"):
             for image in (change.new, change.old):
                 if image and image.get("at"):
@@ -184,6 +190,9 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
     elif sk.startswith("PP#") and len(parts) == 6 and parts[4] == "T":
         key4 = (parts[1], parts[3], parts[5], sk.split("#")[1])
         work.teams.add(key4)
+        for image in (change.old, change.new):
+            if image and image.get("division"):
+                work.team_divisions_before[key4].add(str(image["division"]))
         work.asked(("team", key4), change.sequence)
     # O#{org}#PROG#{program}#D#{division}, sk TP#{period}#{team}
     elif sk.startswith("TP#") and len(parts) == 6 and parts[4] == "D":
@@ -249,35 +258,45 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
     team = (membership.team_id or NO_GROUP) if active and membership else NO_GROUP
     division = (membership.division_id or NO_GROUP) if active and membership else NO_GROUP
     periods = sorted(work.people[key])
-    old_team = work.moved_from.get(key, "")
-    lookups = [(team, p, person) for p in periods]
-    if old_team and old_team != team:
-        lookups.append((old_team, current.key, person))
-    existing = standings.get_person_periods(org, program_id, lookups)
+    old_teams = work.moved_from.get(key, set()) - {team, ""}
     for period_key in periods:
         period = parse_period(period_key, program.week_start)
         values = participant_values(program, effective, period)
-        have = existing.get((team, period_key, person))
+        # A period belongs to the team the person was in at its end. For the current period that is their
+        # team now; a past period keeps the team its item was placed in (a late score after a move).
+        placed = (
+            None if period_key == current.key else standings.find_person_period(org, program_id, period_key, person)
+        )
+        home, home_division = (placed.team, placed.division) if placed is not None else (team, division)
+        have = (
+            placed
+            if placed is not None
+            else standings.get_person_periods(org, program_id, [(home, period_key, person)]).get(
+                (home, period_key, person)
+            )
+        )
         # Active members get an item when they have values, or for the current period when their membership
         # changed (so the team's headcount is recomputed); anyone else has none.
         wanted = active and (values or have is not None or (period_key == current.key and key in work.moved_from))
         if not active or not wanted:
             if have is not None:
-                standings.delete_person_period(org, program_id, team, period_key, person, mark)
+                standings.delete_person_period(org, program_id, home, period_key, person, mark)
             continue
         name = membership.name if membership is not None else person
         rules = record.version if (record := context.record(org, program_id)) else 0
-        item = PersonPeriod(person, name, team, division, period_key, dict(values), rules)
+        item = PersonPeriod(person, name, home, home_division, period_key, dict(values), rules)
         if have != item:
             standings.put_person_period(org, program_id, item, mark)
-    if old_team and old_team != team and (old_team, current.key, person) in existing:
-        standings.delete_person_period(org, program_id, old_team, current.key, person, mark)
+    # Moving on: the current period's item leaves every team the person was in before (all moves in the batch).
+    for old in sorted(old_teams):
+        if standings.get_person_periods(org, program_id, [(old, current.key, person)]):
+            standings.delete_person_period(org, program_id, old, current.key, person, mark)
 
 
 # --- level 2: a team in a period ----------------------------------------------------------------------------
 
 
-def _team(key: tuple[str, str, str, str], standings: Standings, context: _Context, mark: str) -> None:
+def _team(key: tuple[str, str, str, str], standings: Standings, context: _Context, mark: str, work: _Work) -> None:
     from podium.adapters.standings import GroupPeriod
 
     org, program_id, team, period = key
@@ -294,6 +313,10 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
         name, division = (group.name, group.parent or NO_GROUP) if group else (team, NO_GROUP)
     items = {pp.person: pp for pp in standings.team_people(org, program_id, team, period)}
     totals = team_totals(program, members, items)
+    # A team that moved to another division leaves no item behind in the old one.
+    for before in sorted(work.team_divisions_before.get(key, set()) - {division}):
+        if standings.get_group(org, program_id, "team", team, before, period) is not None:
+            standings.delete_group(org, program_id, "team", team, before, period, mark)
     have = standings.get_group(org, program_id, "team", team, division, period)
     if totals.headcount == 0:
         if have is not None:

@@ -1,0 +1,659 @@
+"""The stored standings against the pure domain: whatever the log, the roster and the stream delivery did, every
+board read over HTTP equals `compute_scorebook` over the same log and today's roster.
+
+Runs on DynamoDB Local only (the `stream` fixture skips on moto): submissions, corrections and roster changes go
+through the HTTP API, the table's real stream feeds the template's AggregateFunction, then every board of the
+current period is compared with the domain's, row by row (rank, id, name, points, per-metric value and points,
+headcount). Besides the boards, the stored participant items are checked directly: one per person and period.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import count
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DDB_LOCAL, Client
+
+ORG = "acme"
+BACKDATE_DAYS = 10
+STANDING_FIELDS = ("rank", "id", "name", "points", "metrics", "headcount")
+
+# Sums (capped), a `latest` value averaged over the team's headcount, a target metric averaged over contributors,
+# and a running total carried across periods.
+PROGRAM_SUMS: dict[str, Any] = {
+    "name": "Sums and means",
+    "timezone": "UTC",
+    "period": "week",
+    "backdate_days": BACKDATE_DAYS,
+    "metrics": [
+        {"key": "calls", "points": {"per_unit": 1, "cap": 60}, "team_rollup": "sum"},
+        {"key": "nps", "period_aggregate": "latest", "team_rollup": "mean", "mean_over": "headcount"},
+        {
+            "key": "revenue",
+            "points": {"target": 20000, "target_points": 40, "cap": 80},
+            "team_rollup": "mean",
+            "mean_over": "contributors",
+        },
+        {"key": "training", "period_aggregate": "ignore_period", "points": {"per_unit": 5}, "team_rollup": "mean"},
+    ],
+}
+# A rank-based program: a lower-is-better `relative` metric, applied at read time from everyone's values.
+PROGRAM_RELATIVE: dict[str, Any] = {
+    "name": "Relative",
+    "timezone": "UTC",
+    "period": "week",
+    "ties": "dense",
+    "backdate_days": BACKDATE_DAYS,
+    "metrics": [
+        {"key": "calls", "team_rollup": "sum"},
+        {
+            "key": "response",
+            "period_aggregate": "average",
+            "order": "asc",
+            "method": "relative",
+            "points": {"per_unit": 0.5},
+            "team_rollup": "mean",
+            "mean_over": "contributors",
+        },
+        {"key": "nps", "period_aggregate": "latest", "team_rollup": "mean", "mean_over": "headcount"},
+    ],
+}
+VARIANTS = {"sums": PROGRAM_SUMS, "relative": PROGRAM_RELATIVE}
+VALUES = {
+    "calls": st.integers(0, 30),
+    "nps": st.integers(-100, 100),
+    "revenue": st.sampled_from([0, 2500, 7500, 20000, 45000]),
+    "training": st.integers(0, 4),
+    "response": st.integers(1, 120),
+}
+
+shared_loader = cache(botocore.loaders.create_loader)
+program_ids = count(1)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _one_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every botocore session (PynamoDB makes one per model) shares one loader of the service models."""
+    monkeypatch.setattr(botocore.session, "create_loader", shared_loader)
+
+
+# --- scenarios: a roster and a list of operations -------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    teams: dict[str, str]  # team name -> division name
+    people: dict[str, str]  # person id -> team name
+    ops: list[tuple[Any, ...]]
+
+
+@dataclass
+class World:
+    """What a scenario did so far to one program, as the client saw it."""
+
+    admin: Client
+    program: str
+    document: dict[str, Any]
+    teams: dict[str, str]
+    roster: dict[str, dict[str, Any]]
+    anchor: datetime  # submission times are minutes before this
+    accepted: list[tuple[str, str]] = field(default_factory=list)  # (submission id, participant)
+    ids: Iterator[int] = field(default_factory=lambda: count(1))
+
+    def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+        reply = self.admin.call(method, f"/v1/programs/{self.program}{path}", body, **kw)
+        assert reply.status in (200, 201), f"{method} {path}: {reply.status} {reply.text}"
+        return reply.json
+
+    def post(self, rows: list[dict[str, Any]]) -> None:
+        result = self.call("POST", "/submissions", rows)
+        assert not result["errors"], result["errors"]
+        people = {r["id"]: r["participant"] for r in rows}
+        self.accepted += [(i, people[i]) for i in result["accepted_ids"]]
+
+    def roster_rows(self) -> list[dict[str, Any]]:
+        return [{"id": pid, **fields} for pid, fields in sorted(self.roster.items())]
+
+
+def ops_strategy(n_people: int, metrics: list[str]) -> st.SearchStrategy[tuple[Any, ...]]:
+    values = st.sets(st.sampled_from(metrics), min_size=1).flatmap(
+        lambda keys: st.fixed_dictionaries({k: VALUES[k] for k in sorted(keys)})
+    )
+    # Mostly inside the current week, some back-dated into earlier weeks (within the back-dating window).
+    minutes_back = st.one_of(st.integers(1, 600), st.integers(1, (BACKDATE_DAYS - 1) * 24 * 60))
+    row = st.tuples(st.integers(0, n_people - 1), minutes_back, values)
+    return st.one_of(
+        st.tuples(st.just("post"), st.lists(row, min_size=1, max_size=6)),
+        st.tuples(st.just("post"), st.lists(row, min_size=1, max_size=6)),
+        st.tuples(st.just("void"), st.integers(0, 10_000)),
+        st.tuples(st.just("correct"), st.integers(0, 10_000), values),
+        st.tuples(st.just("move"), st.integers(0, n_people - 1), st.integers(0, 3)),
+        st.tuples(st.just("rehome"), st.integers(0, 2), st.integers(0, 1)),
+        st.tuples(st.just("toggle"), st.integers(0, n_people - 1)),
+        st.tuples(st.just("rules")),
+        st.tuples(st.just("drain")),
+    )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, metrics: list[str]) -> Scenario:
+    n_divisions = draw(st.integers(1, 2))
+    n_teams = draw(st.integers(1, 3))
+    teams = {f"Team {t}": f"Div {draw(st.integers(0, n_divisions - 1))}" for t in range(n_teams)}
+    n_people = draw(st.integers(2, 8))
+    people = {f"p{i}": draw(st.sampled_from(sorted(teams))) for i in range(n_people)}
+    ops = draw(st.lists(ops_strategy(n_people, metrics), min_size=3, max_size=14))
+    return Scenario(teams, people, ops)
+
+
+def start_program(
+    admin: Client, document: dict[str, Any], scenario: Scenario, prefix: str, anchor: datetime | None = None
+) -> World:
+    program = f"{prefix}-{next(program_ids)}"
+    roster = {
+        p: {"name": p.upper(), "team": t, "division": scenario.teams[t], "active": True}
+        for p, t in scenario.people.items()
+    }
+    world = World(
+        admin, program, {**document, "id": program}, dict(scenario.teams), roster, anchor or datetime.now(UTC)
+    )
+    world.call("PUT", "", world.document)
+    world.call("PUT", "/roster", world.roster_rows())
+    return world
+
+
+def apply(world: World, op: tuple[Any, ...], drain: Callable[[], Any]) -> None:
+    """One operation of a scenario, through the HTTP API."""
+    kind = op[0]
+    people = sorted(world.roster)
+    if kind == "post":
+        rows = []
+        for person, minutes, values in op[1]:
+            at = (world.anchor - timedelta(minutes=minutes)).replace(microsecond=0)
+            rows.append(
+                {"id": f"s{next(world.ids)}", "participant": people[person], "at": at.isoformat(), "values": values}
+            )
+        active = [r for r in rows if world.roster[r["participant"]]["active"]]
+        if active:
+            world.post(active)
+    elif kind in ("void", "correct") and world.accepted:
+        target, person = world.accepted[op[1] % len(world.accepted)]
+        if kind == "void":
+            world.call("POST", f"/submissions/{target}/void", {"participant": person, "reason": "test"})
+        elif world.roster[person]["active"]:
+            # A correction row: it sits at the time of what it voids and replaces its values.
+            world.post([{"id": f"c{next(world.ids)}", "participant": person, "voids": target, "values": op[2]}])
+    elif kind == "move":
+        person = people[op[1]]
+        if op[2] < len(world.teams):
+            team = sorted(world.teams)[op[2]]
+            world.call("PATCH", f"/participants/{person}", {"team": team, "division": world.teams[team]})
+            world.roster[person].update(team=team, division=world.teams[team])
+        else:  # out of every team
+            world.call("PATCH", f"/participants/{person}", {"team": None, "division": None})
+            world.roster[person].update(team=None, division=None)
+    elif kind == "rehome":
+        # A whole team changes division: one roster upload (people left out would be deactivated).
+        team = sorted(world.teams)[op[1] % len(world.teams)]
+        division = f"Div {op[2]}"
+        world.teams[team] = division
+        for fields in world.roster.values():
+            if fields["team"] == team:
+                fields["division"] = division
+        world.call("PUT", "/roster", world.roster_rows())
+    elif kind == "toggle":
+        person = people[op[1]]
+        if world.roster[person]["active"]:
+            world.call("DELETE", f"/participants/{person}")
+        else:
+            world.call("PATCH", f"/participants/{person}", {"active": True})
+        world.roster[person]["active"] = not world.roster[person]["active"]
+    elif kind == "rules":
+        # New rules for every current standing: calls weigh double (or single again) and the cap moves.
+        metrics = copy.deepcopy(world.document["metrics"])
+        calls = next(m for m in metrics if m["key"] == "calls")
+        points = calls.get("points", {})
+        calls["points"] = {"per_unit": 3 - points.get("per_unit", 1), "cap": 25 if points.get("cap") != 25 else 60}
+        world.document = {**world.document, "metrics": metrics}
+        world.call("PUT", "", world.document)
+    elif kind == "drain":
+        drain()
+
+
+def run(world: World, scenario: Scenario, drain: Callable[[], Any]) -> None:
+    for op in scenario.ops:
+        apply(world, op, drain)
+    drain()
+
+
+# --- what the boards should say ---------------------------------------------------------------------------------
+
+
+def expected_boards(store: Any, program_id: str, period_key: str) -> dict[str, list[dict[str, Any]]]:
+    """Every board of the period from the stored log and today's roster, through the pure domain."""
+    from podium.domain.boards import compute_scorebook
+    from podium.domain.periods import parse_period
+    from podium.domain.roster import build_roster
+
+    program = store.get_program(ORG, program_id).program
+    roster = build_roster(store.list_participants(ORG, program_id))
+    log = [s.submission for p in roster.participants for s in store.list_submissions(ORG, program_id, p)]
+    book = compute_scorebook(program, roster, log, parse_period(period_key, program.week_start))
+    boards = {"program": book.board("program"), "participants": book.board("participants")}
+    boards |= {f"division/{d}": book.board("division", d) for d in roster.divisions}
+    boards |= {f"team/{t}": book.board("team", t) for t in roster.teams}
+    return {name: _rows(board.as_dict()) for name, board in boards.items()}
+
+
+def stored_boards(admin: Client, program_id: str, names: list[str]) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """The same boards read over HTTP (the current period); returns the period they are for."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    periods = set()
+    for name in names:
+        reply = admin.call("GET", f"/v1/programs/{program_id}/boards/{name}")
+        assert reply.status == 200, f"{name}: {reply.text}"
+        periods.add(reply.json["period"])
+        found[name] = _rows(reply.json)
+    (period,) = periods
+    return period, found
+
+
+def _rows(board: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: s[k] for k in STANDING_FIELDS if k in s} for s in board["standings"]]
+
+
+def current_period(store: Any, program_id: str) -> str:
+    from podium.domain.periods import period_of
+
+    program = store.get_program(ORG, program_id).program
+    return period_of(datetime.now(UTC), program.period, program.tz, program.week_start).key
+
+
+def assert_boards_match_the_log(admin: Client, store: Any, program_id: str) -> dict[str, list[dict[str, Any]]]:
+    names = list(expected_boards(store, program_id, current_period(store, program_id)))
+    period, stored = stored_boards(admin, program_id, names)
+    expected = expected_boards(store, program_id, period)
+    assert sorted(stored) == sorted(expected)
+    for name in expected:
+        assert stored[name] == expected[name], f"board {name} of {program_id} ({period}) differs from the log"
+    assert_one_item_per_person_and_period(program_id)
+    return stored
+
+
+def standing_items(program_id: str, level: str) -> list[dict[str, Any]]:
+    """Every stored participant-period (`T`, `PP#`) or team-period (`D`, `TP#`) item of a program (a Scan: tests
+    only)."""
+    client = boto3.client("dynamodb", endpoint_url=DDB_LOCAL)
+    prefix, sk = f"O#{ORG}#PROG#{program_id}#{level}#", {"T": "PP#", "D": "TP#"}[level]
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": os.environ["PODIUM_TABLE"]}
+    while True:
+        page = client.scan(**kwargs)
+        items += [i for i in page["Items"] if i["pk"]["S"].startswith(prefix) and i["sk"]["S"].startswith(sk)]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def assert_one_item_per_person_and_period(program_id: str) -> None:
+    """No double counts: in any period, a participant has at most one standing item (whatever team it sits in),
+    and a team at most one (whatever division it sits in)."""
+    for level, what in (("T", "participants counted in more than one team"), ("D", "teams in more than one division")):
+        seen = Counter((i["period"]["S"], i["ref"]["S"]) for i in standing_items(program_id, level))
+        doubled = {k: n for k, n in seen.items() if n > 1}
+        assert not doubled, f"{what}: {doubled}"
+
+
+# --- 1. the property: stored standings == compute_scorebook -----------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@settings(
+    max_examples=int(os.environ.get("PODIUM_PROPERTY_EXAMPLES", "8")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_stored_standings_equal_the_scorebook_of_the_log(
+    admin: Client, store: Any, stream: Any, variant: str, data: st.DataObject
+) -> None:
+    document = VARIANTS[variant]
+    scenario = data.draw(scenarios([m["key"] for m in document["metrics"]]), label="scenario")
+    world = start_program(admin, document, scenario, variant)
+    run(world, scenario, stream.drain)
+    assert not stream.parked, stream.parked
+    assert_boards_match_the_log(admin, store, world.program)
+
+
+# --- roster changes, one at a time (each a bug found by the property above) ---------------------------------------
+
+LAST_WEEK = 7 * 24 * 60  # minutes
+REGRESSIONS = {
+    # A whole team changes division (one roster upload): its item must leave the old division's partition.
+    "team-changes-division": Scenario(
+        {"Red": "Div 0", "Blue": "Div 0", "Green": "Div 1"},
+        {"ann": "Red", "bob": "Blue", "cy": "Green"},
+        [("post", [(0, 5, {"calls": 5}), (1, 5, {"calls": 7}), (2, 5, {"calls": 3})]), ("drain",), ("rehome", 2, 1)],
+    ),
+    # Two moves of one person reach the aggregator in one batch: Red -> Blue -> Green.
+    "two-moves-in-one-batch": Scenario(
+        {"Red": "Div 0", "Blue": "Div 0", "Green": "Div 1"},
+        {"ann": "Red", "bob": "Blue", "cy": "Green"},
+        [
+            ("post", [(0, 5, {"calls": 5}), (1, 5, {"calls": 7}), (2, 5, {"calls": 3})]),
+            ("drain",),
+            ("move", 0, 0),
+            ("move", 0, 1),
+            ("drain",),
+            ("post", [(0, 4, {"calls": 1})]),
+        ],
+    ),
+    # A person moves, then a late submission lands in a period before the move.
+    "late-submission-after-a-move": Scenario(
+        {"Red": "Div 0", "Blue": "Div 1"},
+        {"ann": "Red", "bob": "Blue"},
+        [
+            ("post", [(0, LAST_WEEK, {"calls": 5}), (1, LAST_WEEK, {"calls": 7})]),
+            ("drain",),
+            ("move", 0, 0),
+            ("drain",),
+            ("post", [(0, LAST_WEEK - 1, {"calls": 1})]),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REGRESSIONS))
+def test_roster_changes_keep_the_standings_equal_to_the_scorebook(
+    admin: Client, store: Any, stream: Any, case: str
+) -> None:
+    scenario = REGRESSIONS[case]
+    world = start_program(admin, PROGRAM_SUMS, scenario, case)
+    run(world, scenario, stream.drain)
+    assert_boards_match_the_log(admin, store, world.program)
+
+
+# --- 2. replays and retries --------------------------------------------------------------------------------------
+
+
+def fixed_scenario(seed: int, metrics: list[str]) -> Scenario:
+    """A busy deterministic scenario: enough records for many small batches, with corrections and moves."""
+    rnd = random.Random(seed)  # noqa: S311 - not for security
+    teams = {"Red": "North", "Blue": "North", "Green": "South"}
+    people = {f"p{i}": rnd.choice(sorted(teams)) for i in range(8)}
+    ops: list[tuple[Any, ...]] = []
+    for step in range(12):
+        rows = [
+            (
+                rnd.randrange(8),
+                rnd.choice([rnd.randint(1, 600), rnd.randint(1, 9 * 24 * 60)]),
+                {k: rnd.randint(0, 20) for k in rnd.sample(metrics, 2)},
+            )
+            for _ in range(5)
+        ]
+        ops.append(("post", rows))
+        if step % 3 == 1:
+            ops.append(("void", rnd.randrange(1000)))
+            ops.append(("correct", rnd.randrange(1000), {metrics[0]: rnd.randint(0, 20)}))
+        if step % 4 == 2:
+            ops.append(("move", rnd.randrange(8), rnd.randrange(3)))
+        if step == 6:
+            ops.append(("drain",))
+    return Scenario(teams, people, ops)
+
+
+def log_of(store: Any, world: World) -> list[tuple[Any, ...]]:
+    subs = [s.submission for p in world.roster for s in store.list_submissions(ORG, world.program, p)]
+    return sorted((s.id, s.participant, s.at, sorted(s.values.items()), s.voids) for s in subs)
+
+
+class Twice:
+    """Lambda may deliver a batch more than once: each invocation is made twice with the same event."""
+
+    def __init__(self, consumer: Callable[..., Any]) -> None:
+        self.consumer = consumer
+        self.calls = 0
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        self.calls += 1
+        first = self.consumer(copy.deepcopy(event), context)
+        second = self.consumer(event, context)
+        return second if second.get("batchItemFailures") else first
+
+
+class FailsHalfWay:
+    """The first delivery of each batch does the first half's work, then fails the rest: by reporting
+    batchItemFailures for the second half (`report`), or by raising after the work (`raise`), as a timeout would.
+    Lambda then retries (from the first failed record; or bisecting the batch)."""
+
+    def __init__(self, consumer: Callable[..., Any], how: str) -> None:
+        self.consumer = consumer
+        self.how = how
+        self.seen: set[tuple[str, ...]] = set()
+        self.failures = 0
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        records = event["Records"]
+        key = tuple(r["dynamodb"]["SequenceNumber"] for r in records)
+        if key in self.seen or len(records) < 2:
+            return self.consumer(event, context)
+        self.seen.add(key)
+        self.failures += 1
+        half = len(records) // 2
+        if self.how == "raise":
+            self.consumer(event, context)  # the whole batch's work is done, then the invocation dies
+            raise RuntimeError("the invocation timed out")
+        result = self.consumer({**event, "Records": records[:half]}, context)
+        failed = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
+        failed.append(records[half]["dynamodb"]["SequenceNumber"])
+        return {"batchItemFailures": [{"itemIdentifier": min(failed)}]}
+
+
+@pytest.fixture
+def flaky_writes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """The aggregator's own writes fail the first time for each item (throttling, say): the real handler must
+    report those aggregates as failed and the retry must finish them."""
+    from podium.adapters.standings import DynamoStandings
+
+    failed: Counter[str] = Counter()
+
+    def flaky(name: str) -> None:
+        original = getattr(DynamoStandings, name)
+
+        def write(self: Any, org: str, program: str, *args: Any) -> Any:
+            key = f"{name}{args!r}"
+            if not failed[key]:
+                failed[key] += 1
+                raise RuntimeError(f"throttled: {key}")
+            return original(self, org, program, *args)
+
+        monkeypatch.setattr(DynamoStandings, name, write)
+
+    for name in ("put_person_period", "delete_person_period", "put_group", "delete_group"):
+        flaky(name)
+    return failed
+
+
+@pytest.mark.parametrize("delivery", ["twice", "report-half", "raise-after-work", "flaky-writes"])
+def test_replayed_and_retried_batches_leave_the_same_standings(
+    admin: Client, store: Any, stream: Any, delivery: str, request: pytest.FixtureRequest
+) -> None:
+    from podium.local.streams import StreamSettings
+
+    real = stream.consumer
+    # Small batches: many batch boundaries, so many places to fail and replay.
+    stream.settings = StreamSettings(7, 0.0, stream.settings.max_retries, stream.settings.bisect_on_error)
+    scenario = fixed_scenario(11, ["calls", "nps", "revenue", "training"])
+    anchor = datetime.now(UTC)
+    clean = start_program(admin, PROGRAM_SUMS, scenario, "clean", anchor)
+    run(clean, scenario, stream.drain)
+    assert not stream.parked
+
+    wrapper: Any
+    if delivery == "twice":
+        wrapper = Twice(real)
+    elif delivery == "flaky-writes":
+        wrapper = real
+        failed = request.getfixturevalue("flaky_writes")
+    else:
+        wrapper = FailsHalfWay(real, "report" if delivery == "report-half" else "raise")
+    stream.consumer = wrapper
+    faulty = start_program(admin, PROGRAM_SUMS, scenario, delivery, anchor)
+    run(faulty, scenario, stream.drain)
+    stream.consumer = real
+    assert not stream.parked, stream.parked
+    if delivery == "flaky-writes":
+        assert sum(failed.values()) > 10  # the faults really happened
+    elif delivery != "twice":
+        assert wrapper.failures > 5
+    # The same ids, times and values went in: the same log, so the same boards.
+    assert log_of(store, clean) == log_of(store, faulty)
+    expected = assert_boards_match_the_log(admin, store, clean.program)
+    assert assert_boards_match_the_log(admin, store, faulty.program) == expected
+
+
+# --- 3. concurrent invocations -------------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Wraps the consumer: keeps every event it is given; `run=False` records without aggregating."""
+
+    def __init__(self, consumer: Callable[..., Any], *, run: bool = True) -> None:
+        self.consumer, self.run = consumer, run
+        self.events: list[dict[str, Any]] = []
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        self.events.append(copy.deepcopy(event))
+        return self.consumer(event, context) if self.run else {"batchItemFailures": []}
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [r for e in self.events for r in e["Records"]]
+
+
+def invoke_all(consumer: Callable[..., Any], records: list[dict[str, Any]], batch_size: int) -> None:
+    from podium.local.apigw import LambdaContext
+
+    for i in range(0, len(records), batch_size):
+        result = consumer({"Records": records[i : i + batch_size]}, LambdaContext("AggregateFunction"))
+        assert not result.get("batchItemFailures"), result
+
+
+def run_together(*jobs: Callable[[], None]) -> None:
+    """Start the jobs at the same instant on their own threads; re-raise the first error."""
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def go(job: Callable[[], None]) -> None:
+        barrier.wait()
+        try:
+            job()
+        except BaseException as e:  # reported on the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=go, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    if errors:
+        raise errors[0]
+
+
+def test_overlapping_invocations_at_the_same_time_converge_on_the_scorebook(
+    admin: Client, store: Any, stream: Any
+) -> None:
+    real = stream.consumer
+    size = stream.settings.batch_size
+    metrics = ["calls", "nps", "revenue", "training"]
+    scenario = fixed_scenario(23, metrics)
+    half = len(scenario.ops) // 2
+    world = start_program(admin, PROGRAM_SUMS, Scenario(scenario.teams, scenario.people, scenario.ops[:half]), "conc")
+    # Wave 1 goes through the stream; every event of its cascade (all levels) is kept.
+    history = Recorder(real)
+    stream.consumer = history
+    run(world, Scenario(scenario.teams, scenario.people, scenario.ops[:half]), stream.drain)
+    # Wave 2's log and roster changes are read from the stream but not aggregated yet.
+    pending = Recorder(real, run=False)
+    stream.consumer = pending
+    for op in scenario.ops[half:]:
+        apply(world, op, stream.drain)
+    stream.drain()
+    stream.consumer = real
+    records = pending.records
+    assert len(records) > 20 and len(history.records) > 50
+    third = len(records) // 3
+    # Two invocations of overlapping batches of wave 2 (a retry racing a slow first attempt), while a third
+    # replays every batch of wave 1's cascade, all at the same time through the real handler.
+    run_together(
+        lambda: invoke_all(real, records[: 2 * third], size),
+        lambda: invoke_all(real, records[third:], size),
+        lambda: invoke_all(real, history.records, size),
+    )
+    stream.drain()
+    assert not stream.parked
+    assert_boards_match_the_log(admin, store, world.program)
+
+
+def test_a_slow_invocation_does_not_overwrite_a_newer_recompute(
+    admin: Client, store: Any, stream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry racing a slow invocation: the slow one reads a team's members, stalls, and writes after a newer
+    recompute of the same team. The team's item must still end up reflecting the log."""
+    from podium.adapters.standings import DynamoStandings
+
+    real = stream.consumer
+    scenario = Scenario({"Red": "North", "Blue": "South"}, {"ann": "Red", "bob": "Red", "cy": "Blue"}, [])
+    world = start_program(admin, PROGRAM_SUMS, scenario, "slow")
+    recorder = Recorder(real)
+    stream.consumer = recorder
+    at = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0).isoformat()
+    world.post([{"id": "s1", "participant": "ann", "at": at, "values": {"calls": 5}}])
+    stream.drain()
+    stream.consumer = real
+    # The participant-item record that made Red's team item: delivering it again recomputes Red.
+    red = [r for r in recorder.records if r["dynamodb"]["Keys"]["sk"]["S"].startswith("PP#")]
+    assert red
+
+    slow = threading.current_thread
+    read_done, may_write = threading.Event(), threading.Event()
+    original = DynamoStandings.team_people
+    slow_thread: dict[str, Any] = {}
+
+    def team_people(self: Any, *args: Any) -> Any:
+        people = original(self, *args)
+        if slow() is slow_thread.get("thread"):
+            read_done.set()
+            may_write.wait(30)  # the slow invocation stalls between its read and its write
+        return people
+
+    monkeypatch.setattr(DynamoStandings, "team_people", team_people)
+    worker = threading.Thread(target=lambda: invoke_all(real, red[:1], 100))
+    slow_thread["thread"] = worker
+    worker.start()
+    assert read_done.wait(30)
+    world.post([{"id": "s2", "participant": "bob", "at": at, "values": {"calls": 7}}])
+    stream.drain()  # the newer recompute of Red: 12 calls
+    may_write.set()
+    worker.join(30)
+    stream.drain()
+    assert_boards_match_the_log(admin, store, world.program)
