@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Client
 from test_cascade_smoke import PROGRAM, ROSTER
+
+from conftest import Client
 
 
 def test_scores_after_the_roster_has_been_aggregated_reach_the_division_board(admin: Client, stream) -> None:
@@ -11,7 +12,10 @@ def test_scores_after_the_roster_has_been_aggregated_reach_the_division_board(ad
     assert admin.call("PUT", "/v1/programs/sprint/roster", ROSTER, content_type="text/csv").status == 200
     stream.drain()  # the memberships make empty participant items, then team and division items
     at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    rows = [{"participant": "ann", "at": at, "values": {"calls": 5}}, {"participant": "cy", "at": at, "values": {"calls": 3}}]
+    rows = [
+        {"participant": "ann", "at": at, "values": {"calls": 5}},
+        {"participant": "cy", "at": at, "values": {"calls": 3}},
+    ]
     assert admin.call("POST", "/v1/programs/sprint/submissions", rows).json["accepted"] == 2
     stream.drain()
     north = {s["id"]: s for s in admin.call("GET", "/v1/programs/sprint/boards/division/north").json["standings"]}
