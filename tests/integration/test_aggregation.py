@@ -761,15 +761,7 @@ LAGGING = {
 }
 
 
-LAGGING_BUG = (
-    "BUG adapters/standings.py get_person_periods: batch_get without consistent_read (and find_person_period "
-    "reads gsi1) decides aggregate._person's skip-if-unchanged and its old-team delete"
-)
-
-
-@pytest.mark.parametrize(
-    "case", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=LAGGING_BUG)) for k in LAGGING]
-)
+@pytest.mark.parametrize("case", list(LAGGING))
 def test_eventually_consistent_reads_do_not_lose_updates(
     admin: Client, store: Any, stream: Any, backend: str, case: str
 ) -> None:

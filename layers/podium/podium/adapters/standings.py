@@ -140,7 +140,7 @@ class DynamoStandings:
         """By (team, period, person)."""
         wanted = {(team_pk(org, program, t), f"PP#{p}#{person}"): (t, p, person) for t, p, person in keys}
         found = {}
-        for item in self.items.batch_get(list(wanted)) if wanted else []:
+        for item in self.items.batch_get(list(wanted), consistent_read=True) if wanted else []:
             found[wanted[(item.pk, item.sk)]] = _person_period(item)
         return found
 

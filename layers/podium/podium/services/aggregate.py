@@ -268,12 +268,9 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
             None if period_key == current.key else standings.find_person_period(org, program_id, period_key, person)
         )
         home, home_division = (placed.team, placed.division) if placed is not None else (team, division)
-        have = (
-            placed
-            if placed is not None
-            else standings.get_person_periods(org, program_id, [(home, period_key, person)]).get(
-                (home, period_key, person)
-            )
+        # The sparse index only says where the item lives; what it holds is read consistently.
+        have = standings.get_person_periods(org, program_id, [(home, period_key, person)]).get(
+            (home, period_key, person)
         )
         # Active members get an item when they have values, or for the current period when their membership
         # changed (so the team's headcount is recomputed); anyone else has none.
