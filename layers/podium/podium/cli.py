@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from podium.adapters.dynamodb import DynamoStore
     from podium.domain.boards import Board, BoardKind
     from podium.domain.roster import Roster
 
@@ -112,17 +113,16 @@ def _local(args: argparse.Namespace) -> int:
         raise CommandError(str(e)) from None
 
 
-def _table_store() -> tuple[object, object]:
+def _table_store() -> DynamoStore:
+    """The table the functions use, from the same environment they read (PODIUM_TABLE, AWS settings)."""
     from podium.adapters.dynamodb import DynamoStore
-    from podium.adapters.standings import DynamoStandings
     from podium.config import Settings
 
     try:
         settings = Settings.from_env()
     except RuntimeError as e:
         raise CommandError(str(e)) from None
-    store = DynamoStore(settings.table, settings.region, settings.dynamodb_endpoint)
-    return store, DynamoStandings(store)
+    return DynamoStore(settings.table, settings.region, settings.dynamodb_endpoint)
 
 
 def _progress(message: str) -> None:
@@ -132,10 +132,12 @@ def _progress(message: str) -> None:
 def _verify(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from podium.adapters.standings import DynamoStandings
     from podium.domain.errors import PodiumError
     from podium.services.verify import verify
 
-    store, standings = _table_store()
+    store = _table_store()
+    standings = DynamoStandings(store)
     try:
         period, drift = verify(store, standings, args.org, args.program, args.period, datetime.now(UTC), _progress)
     except PodiumError as e:
@@ -153,10 +155,12 @@ def _verify(args: argparse.Namespace) -> int:
 def _rebuild(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from podium.adapters.standings import DynamoStandings
     from podium.domain.errors import PodiumError
     from podium.services.verify import rebuild
 
-    store, standings = _table_store()
+    store = _table_store()
+    standings = DynamoStandings(store)
     try:
         period, count = rebuild(store, standings, args.org, args.program, args.period, datetime.now(UTC), _progress)
     except PodiumError as e:
@@ -171,16 +175,10 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _create_org(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from podium.adapters.dynamodb import DynamoStore
-    from podium.config import Settings
     from podium.domain.errors import PodiumError
     from podium.services.auth import create_org
 
-    try:
-        settings = Settings.from_env()
-    except RuntimeError as e:
-        raise CommandError(str(e)) from None
-    store = DynamoStore(settings.table, settings.region, settings.dynamodb_endpoint)
+    store = _table_store()
     try:
         issued = create_org(store, args.org, args.name, datetime.now(UTC))
     except PodiumError as e:
