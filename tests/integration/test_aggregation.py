@@ -789,12 +789,6 @@ def last_week(store: Any, program_id: str) -> str:
     return period_of(datetime.now(UTC) - timedelta(days=7), program.period, program.tz, program.week_start).key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG aggregate._rules_changed recomputes the current period only, while boards.read_board applies "
-    "the new rules to a past period's team and participants boards but reads its division and program boards "
-    "from totals stored under the old rules",
-)
 def test_after_new_rules_every_board_of_a_past_period_agrees_with_the_scorebook(
     admin: Client, store: Any, stream: Any
 ) -> None:

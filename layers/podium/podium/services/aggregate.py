@@ -28,6 +28,8 @@ from podium.services.ports import ProgramRecord
 NO_GROUP = "-"
 # Aggregates that carry forward: a late value changes every later period's standing too.
 CARRIED = (PeriodAggregate.IGNORE_PERIOD, PeriodAggregate.DIFFERENCE)
+# A membership marker asking for every period the person has scores in (new rules change them all).
+EVERY_PERIOD = "*"
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class _Work:
     # Divisions a team's participant items named before (a team that moved division leaves an item there).
     team_divisions_before: dict[tuple[str, str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     voided: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    every_period: set[tuple[str, str, str]] = field(default_factory=set)
     teams: set[tuple[str, str, str, str]] = field(default_factory=set)
     divisions: set[tuple[str, str, str, str]] = field(default_factory=set)
     programs: set[tuple[str, str, str]] = field(default_factory=set)
@@ -167,8 +170,11 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
         current = context.current(prog)
         if sk == "M":
             periods.add(current.key)
-            if change.new and change.new.get("rebuild_period"):
-                periods.add(str(change.new["rebuild_period"]))
+            rebuild = _rebuild_asked(change)
+            if rebuild == EVERY_PERIOD:
+                work.every_period.add(key)
+            elif rebuild:
+                periods.add(rebuild)
             old_team = _team_of(change.old)
             if old_team != _team_of(change.new):
                 work.moved_from[key].add(old_team)
@@ -204,6 +210,15 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
         key3 = (parts[1], parts[3], sk.split("#")[1])
         work.programs.add(key3)
         work.asked(("program", key3), change.sequence)
+
+
+def _rebuild_asked(change: Change) -> str:
+    """The period a membership marker asks to rebuild, if this change set it (a roster change keeps the old one)."""
+    new, old = change.new or {}, change.old or {}
+    marker = ("rebuild_period", "touched_at")
+    if not new.get("rebuild_period") or all(new.get(k) == old.get(k) for k in marker):
+        return ""
+    return str(new["rebuild_period"])
 
 
 def _team_of(image: Mapping[str, Any] | None) -> str:
@@ -251,8 +266,9 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
     membership, log = standings.person_log(org, program_id, person)
     effective = effective_submissions(log)
     current = context.current(program)
+    every = key in work.every_period
     for s in log:
-        if s.id in work.voided.get(key, ()):
+        if every or s.id in work.voided.get(key, ()):
             work.people[key].update(_periods_from(program, s.at, current))
     active = membership is not None and membership.active
     team = (membership.team_id or NO_GROUP) if active and membership else NO_GROUP
@@ -368,11 +384,10 @@ def _program(key: tuple[str, str, str], standings: Standings, context: _Context,
 
 
 def _rules_changed(key: tuple[str, str], standings: Standings, context: _Context) -> None:
-    """New rules: have the stream recompute every participant's current standing, each on their own shard."""
+    """New rules: have the stream recompute every participant's standing in every period they have scores in
+    (and the current one), each on their own shard; the levels above follow from those writes."""
     org, program_id = key
-    program = context.program(org, program_id)
-    if program is None:
+    if context.program(org, program_id) is None:
         return
-    period = context.current(program).key
     for person in context.roster(org, program_id).participants.values():
-        standings.touch_membership(org, program_id, person, period, context.now)
+        standings.touch_membership(org, program_id, person, EVERY_PERIOD, context.now)
