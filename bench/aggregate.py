@@ -42,13 +42,14 @@ import statistics
 import sys
 import threading
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from harness import offline_aws, on_dynamodb_local
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "healthcare-sales"
@@ -358,33 +359,8 @@ def fanout_baseline(
 
 
 def main() -> int:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "PODIUM_TABLE": TABLE,
-            "POWERTOOLS_TRACE_DISABLED": "1",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_METRICS_NAMESPACE": "PodiumBench",
-            "POWERTOOLS_LOG_LEVEL": "CRITICAL",
-        }
-    )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-    from podium.local.dynamodb import start
-
-    print("starting DynamoDB Local …", file=sys.stderr, flush=True)
-    ddb = start()
-    try:
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = ddb.endpoint
-        run(ddb.endpoint)
-    finally:
-        ddb.stop()
-    return 0
+    offline_aws(TABLE, POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVEL="CRITICAL")
+    return on_dynamodb_local(run)
 
 
 def run(endpoint: str) -> None:
