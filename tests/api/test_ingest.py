@@ -543,6 +543,31 @@ def test_a_row_voiding_a_submission_must_name_an_existing_one_and_sits_at_its_ti
     assert again.status == 200 and again.json["duplicates"] == 1, again.text
 
 
+def test_a_submitted_id_cannot_take_the_id_a_void_will_give_its_correction(s1: Client, store: Any) -> None:
+    r = s1.call("POST", SUBMISSIONS, {"id": "!void:s1", "participant": "ann", "values": {"calls": 1}})
+    assert_error(r, 422, "id")
+    voided = s1.call("POST", void_path("s1"), {"participant": "ann"})
+    assert voided.status == 200 and voided.json["already_voided"] is False, voided.text
+    assert store.get_submission(ORG, PROGRAM_ID, "ann", voided.json["correction"]).submission.voids == "s1"
+
+
+def test_a_public_submit_token_cannot_void_through_a_row(s1: Client, store: Any) -> None:
+    token = submit_token(s1)
+    row = {"id": "c1", "participant": "ann", "voids": "s1"}
+    assert_error(s1.call("POST", SUBMISSIONS, row, key=token), 422, "voids")
+    body = form(participant="ann", voids="s1", id="c2", token=token)
+    assert s1.call("POST", SUBMISSIONS, body, key="", content_type=FORM).status == 422
+    assert list(stored(store)) == ["s1"]
+
+
+def test_a_row_may_void_a_row_sent_before_it_in_the_same_request(sprint: Client, store: Any) -> None:
+    csv_text = f"id,participant,at,calls,voids\na1,ann,{recent()},5,\nc1,ann,,,a1\nb1,bob,{recent()},2,\n"
+    r = sprint.call("POST", SUBMISSIONS, csv_text, content_type="text/csv")
+    assert r.status == 200, r.text
+    assert r.json["accepted_ids"] == ["a1", "c1", "b1"] and r.json["errors"] == []
+    assert stored(store)["c1"].submission.at == stored(store)["a1"].submission.at
+
+
 # --- errors -------------------------------------------------------------------------------------------------
 
 TEN_MB = b"[" + b" " * (10 * 1024 * 1024) + b"]"

@@ -27,6 +27,9 @@ ROW_PROBLEM = "!problem"
 ROW_NUMBER = "!row"
 ROSTER_COLUMNS = ("id", "name", "email", "team", "division")
 MAX_ID_LENGTH = 128
+# Ids of the corrections Podium writes itself (`void`) start with this; a submitted id may not, so no
+# submission can take a correction's id first.
+CORRECTION_PREFIX = "!void:"
 
 
 def parse_number(text: object) -> float:
@@ -124,6 +127,8 @@ def read_submission_rows(
         sid = _text(row.get("id")) or f"row-{number:07d}"
         if len(sid) > MAX_ID_LENGTH:
             bad("id", f"is longer than {MAX_ID_LENGTH} characters")
+        elif sid.startswith("!"):
+            bad("id", "may not start with '!' (Podium names its own corrections so)")
         elif sid in seen_ids:
             bad("id", f"{sid!r} appears twice in this batch")
 

@@ -16,6 +16,7 @@ from typing import Any
 from podium.domain.errors import Forbidden, NotFound, Problem
 from podium.domain.program import PROGRAM_ID, Program
 from podium.domain.records import (
+    CORRECTION_PREFIX,
     MAX_ID_LENGTH,
     ROW_NUMBER,
     ROW_PROBLEM,
@@ -129,23 +130,48 @@ def _store_rows(
         for row in chunk:  # the first row with an id is the one read; a second is refused as a repeat
             numbers.setdefault(str(row.get("id") or "").strip(), _number(row))
         timed = {sid for sid, n in numbers.items() if str(by_number[n].get("at") or "").strip()}
-        good = _check_voids(store, who.org, program.id, read.submissions, numbers, timed, noun, result)
-        stored = [StoredSubmission(s, source, now, who.by) for s in good]
-        for item, outcome in zip(stored, store.put_submissions(who.org, program.id, stored), strict=True):
-            s = item.submission
-            if outcome is PutOutcome.CREATED:
-                result.accepted.append(s.id)
-            elif outcome is PutOutcome.DUPLICATE or (
-                s.id not in timed and _same_but_time(store, who.org, program, item)
-            ):
-                result.duplicates.append(s.id)
-            else:
-                result.rejected.append(
-                    Problem.in_row(
-                        numbers[s.id], "id", f"{s.id!r} is already used by a different submission", noun
-                    ).as_dict()
-                )
+        plain = [s for s in read.submissions if not s.voids]
+        corrections = [s for s in read.submissions if s.voids]
+        if corrections and who.program is not None:
+            message = "corrections need an API key, not a public program token"
+            result.rejected += [Problem.in_row(numbers[s.id], "voids", message, noun).as_dict() for s in corrections]
+            corrections = []
+        # Corrections are checked after the plain rows are written, so one may cancel a row of the same request.
+        taken = _put(store, who, program, plain, numbers, timed, source, now, noun, result)
+        checked = _check_voids(store, who.org, program.id, corrections, numbers, timed, noun, result)
+        taken += _put(store, who, program, checked, numbers, timed, source, now, noun, result)
+        for outcome, sid in sorted(taken, key=lambda t: numbers[t[1]]):
+            (result.accepted if outcome is PutOutcome.CREATED else result.duplicates).append(sid)
     return result
+
+
+def _put(
+    store: Store,
+    who: Principal,
+    program: Program,
+    submissions: list[Submission],
+    numbers: Mapping[str, int],
+    timed: set[str],
+    source: str,
+    now: datetime,
+    noun: str,
+    result: IngestResult,
+) -> list[tuple[PutOutcome, str]]:
+    """Write submissions; returns (CREATED or DUPLICATE, id) for each one taken, and records the refused."""
+    if not submissions:
+        return []
+    stored = [StoredSubmission(s, source, now, who.by) for s in submissions]
+    taken: list[tuple[PutOutcome, str]] = []
+    for item, outcome in zip(stored, store.put_submissions(who.org, program.id, stored), strict=True):
+        s = item.submission
+        if outcome is PutOutcome.CREATED:
+            taken.append((outcome, s.id))
+        elif outcome is PutOutcome.DUPLICATE or (s.id not in timed and _same_but_time(store, who.org, program, item)):
+            taken.append((PutOutcome.DUPLICATE, s.id))
+        else:
+            message = f"{s.id!r} is already used by a different submission"
+            result.rejected.append(Problem.in_row(numbers[s.id], "id", message, noun).as_dict())
+    return taken
 
 
 def _with_field(problem: Problem, row: Mapping[str, object], noun: str) -> Problem:
@@ -192,13 +218,14 @@ def void(
     _program(store, who.org, program_id)
     missing = NotFound(f"no submission {submission_id!r} for participant {participant!r}")
     # Ids that no submission can have are not looked up (a key that long is refused by the table itself).
-    if not PARTICIPANT_ID.fullmatch(participant) or not 0 < len(submission_id) <= MAX_ID_LENGTH:
+    longest = MAX_ID_LENGTH + len(CORRECTION_PREFIX)
+    if not PARTICIPANT_ID.fullmatch(participant) or not 0 < len(submission_id) <= longest:
         raise missing
     target = store.get_submission(who.org, program_id, participant, submission_id)
     if target is None:
         raise missing
     correction = Submission(
-        id=f"void-{submission_id}",
+        id=CORRECTION_PREFIX + submission_id,
         participant=participant,
         # The correction sits at the voided submission's time, so it falls in the same period.
         at=target.submission.at,
