@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from conftest import ROOT, Client, Reply, bootstrap_org
 from podium.adapters.template import load_template
+from podium.domain.errors import Conflict
 from podium.local.apigw import LambdaContext, http_api_event, routes_from_template, to_response
 
 ROUTES = routes_from_template(load_template(ROOT / "template.yaml"))
@@ -310,6 +312,24 @@ def test_create_org_bootstraps_the_org_and_its_first_admin_key(api: Client, stor
 # --- program tokens -----------------------------------------------------------------------------------------
 
 
+def test_a_new_program_version_saved_after_a_rotation_does_not_bring_back_the_old_token(
+    admin: Client, store: Any
+) -> None:
+    put_program(admin)
+    old = rotate(admin, "sprint", "read")
+    read_before = store.get_program("acme", "sprint")  # a program PUT that read the program before the rotation
+    new = rotate(admin, "sprint", "read")
+    edited = {**read_before.document, "name": "Renamed"}
+    store.save_program(replace(read_before, document=edited, version=read_before.version + 1), read_before.version)
+    assert admin.call("GET", "/v1/programs/sprint").json["definition"]["name"] == "Renamed"
+    assert_error(admin.call("GET", "/v1/programs/sprint", key=old), 401)
+    assert admin.call("GET", "/v1/programs/sprint", key=new).status == 200
+    # A rotation that read the program before another rotation is refused, not silently lost.
+    with pytest.raises(Conflict):
+        store.save_tokens(read_before, {"read": "0" * 64}, datetime.now(UTC))
+    assert admin.call("GET", "/v1/programs/sprint", key=new).status == 200
+
+
 def test_a_read_token_reads_its_program_only(admin: Client) -> None:
     put_program(admin)
     put_program(admin, "other")
@@ -317,7 +337,8 @@ def test_a_read_token_reads_its_program_only(admin: Client) -> None:
     assert token.startswith("pdt_acme_sprint_read_")
     r = admin.call("GET", "/v1/programs/sprint", key=token)
     assert r.status == 200 and r.json["id"] == "sprint", r.text
-    assert admin.call("GET", "/v1/programs/sprint/roster", key=token).status == 200
+    # The roster carries emails; a read token is embedded in public pages, so it sees boards, not the roster.
+    assert_error(admin.call("GET", "/v1/programs/sprint/roster", key=token), 403)
     assert_error(admin.call("GET", "/v1/programs/other", key=token), 404)
     assert_error(admin.call("GET", "/v1/programs/other/roster", key=token), 404)
     assert_error(admin.call("GET", "/v1/programs/nope", key=token), 404)

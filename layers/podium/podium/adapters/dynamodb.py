@@ -92,6 +92,7 @@ class ProgramItem(_Item):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     token_hashes = JSONAttribute(null=True)
+    token_revision = NumberAttribute(null=True)
 
 
 class ProgramVersionItem(_Item):
@@ -231,7 +232,10 @@ class DynamoStore:
         return [_program(org, i) for i in items]
 
     def save_program(self, record: ProgramRecord, previous_version: int | None) -> None:
-        item = self.programs(
+        """Create a program, or replace its rules if nobody changed them since `previous_version` was read. The
+        public tokens are never written here (see save_tokens), so a new version cannot bring back a rotated one."""
+        p = self.programs
+        item = p(
             org_pk(record.org),
             f"PROG#{record.id}",
             kind="program",
@@ -239,18 +243,19 @@ class DynamoStore:
             version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
-            token_hashes=record.token_hashes or None,
         )
-        condition = (
-            self.programs.pk.does_not_exist()
-            if previous_version is None
-            else (self.programs.version == previous_version)
-        )
+        conflict = Conflict(f"program {record.id!r} was changed by someone else; read it again and retry")
         try:
-            item.save(condition=condition)
-        except PutError as e:
+            if previous_version is None:
+                item.save(condition=p.pk.does_not_exist())
+            else:
+                actions = [p.document.set(record.document), p.version.set(record.version)]
+                item.update(
+                    actions=[*actions, p.updated_at.set(record.updated_at)], condition=p.version == previous_version
+                )
+        except (PutError, UpdateError) as e:
             if _condition_failed(e):
-                raise Conflict(f"program {record.id!r} was changed by someone else; read it again and retry") from None
+                raise conflict from None
             raise
         if record.version != previous_version:
             self.versions(
@@ -260,6 +265,21 @@ class DynamoStore:
                 document=record.document,
                 created_at=record.updated_at,
             ).save()
+
+    def save_tokens(self, record: ProgramRecord, token_hashes: dict[str, str], at: datetime) -> None:
+        """Replace a program's public token hashes, unless another rotation happened since `record` was read."""
+        p = self.programs
+        item = p(org_pk(record.org), f"PROG#{record.id}")
+        unchanged = p.token_revision == record.token_revision
+        if record.token_revision == 0:
+            unchanged = p.token_revision.does_not_exist() | unchanged
+        actions = [p.token_hashes.set(token_hashes), p.token_revision.set(record.token_revision + 1)]
+        try:
+            item.update(actions=[*actions, p.updated_at.set(at)], condition=p.pk.exists() & unchanged)
+        except UpdateError as e:
+            if _condition_failed(e):
+                raise Conflict(f"the tokens of program {record.id!r} changed meanwhile; try again") from None
+            raise
 
     # --- participants -------------------------------------------------------------------------------------
 
@@ -378,7 +398,7 @@ def _get(model: type[M], pk: str, sk: str) -> M | None:
         return None
 
 
-def _condition_failed(error: PutError) -> bool:
+def _condition_failed(error: PutError | UpdateError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 
@@ -406,6 +426,7 @@ def _program(org: str, item: ProgramItem) -> ProgramRecord:
         created_at=item.created_at,
         updated_at=item.updated_at,
         token_hashes=dict(item.token_hashes or {}),
+        token_revision=int(item.token_revision or 0),
     )
 
 

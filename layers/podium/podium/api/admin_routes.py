@@ -206,10 +206,7 @@ def put_roster(program: str) -> Response[str]:
     tags=["roster"],
 )
 def get_roster(program: str) -> Response[str]:
-    who = principal(router)
-    who.require(Scope.READ, program)
-    programs.get_program(store(), who, program)
-    people = sorted(store().list_participants(who.org, program), key=lambda p: p.id)
+    people = programs.roster(store(), principal(router), program)
     return json_response(200, {"participants": [participant_view(p) for p in people]})
 
 

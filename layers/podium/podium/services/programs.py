@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from podium.domain.errors import InvalidInput, NotFound, Problem
+from podium.domain.errors import Forbidden, InvalidInput, NotFound, Problem
 from podium.domain.program import PROGRAM_ID, program_from_dict
 from podium.domain.roster import PARTICIPANT_ID, Participant, Roster, build_roster
 from podium.services.auth import KEY_ID, IssuedKey, Principal, issue_key, program_token
@@ -60,6 +60,15 @@ def get_program(store: Store, who: Principal, program_id: str) -> ProgramRecord:
     return record
 
 
+def roster(store: Store, who: Principal, program_id: str) -> list[Participant]:
+    """The program's participants with their emails: for API keys only, as a public read token sits in pages."""
+    who.require(Scope.READ, program_id)
+    if who.program is not None:
+        raise Forbidden("the roster needs an API key; a public read token shows boards only")
+    get_program(store, who, program_id)
+    return sorted(store.list_participants(who.org, program_id), key=lambda p: p.id)
+
+
 def list_programs(store: Store, who: Principal) -> list[ProgramRecord]:
     who.require(Scope.READ)
     return sorted(store.list_programs(who.org), key=lambda r: r.id)
@@ -72,9 +81,7 @@ def rotate_token(store: Store, who: Principal, program_id: str, scope: Scope, no
         raise InvalidInput([Problem("scope", "public tokens are for submit or read")])
     record = get_program(store, who, program_id)
     token, digest = program_token(who.org, program_id, scope)
-    store.save_program(
-        replace(record, token_hashes={**record.token_hashes, scope.value: digest}, updated_at=now), record.version
-    )
+    store.save_tokens(record, {**record.token_hashes, scope.value: digest}, now)
     return token
 
 
