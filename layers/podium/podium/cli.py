@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from podium.adapters.dynamodb import DynamoStore
@@ -89,6 +89,16 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--simulate", action="store_true", help="keep new scores trickling in, so boards move")
     local.add_argument("--no-demo", action="store_true", help="start empty (no demo organisation or program)")
     local.set_defaults(run=_local)
+    local_sub = local.add_subparsers(dest="local_command", metavar="LOCAL_COMMAND")
+    fire = local_sub.add_parser(
+        "fire",
+        help="fire a function's schedule now, in the running local stack, and print what it returned",
+        description="Invoke a function with the event its template schedule delivers, in the running `podium local`.",
+    )
+    fire.add_argument("function", help="the function's logical id in template.yaml")
+    # SUPPRESS: without it this default would hide a --data given before `fire`.
+    fire.add_argument("--data", type=Path, default=argparse.SUPPRESS, help="the running stack's data folder")
+    fire.set_defaults(run=_local_fire)
 
     for name, run, text in (
         ("verify", _verify, "recompute every standing from the log and report drift (exit 1 if any)"),
@@ -111,6 +121,43 @@ def _local(args: argparse.Namespace) -> int:
         )
     except (RuntimeError, OSError) as e:
         raise CommandError(str(e)) from None
+
+
+def _local_fire(args: argparse.Namespace) -> int:
+    """Ask the running stack (found through its stack.json) to fire a function's schedule now."""
+    import urllib.error
+    import urllib.request
+
+    from podium.local.stack import find_root
+
+    try:
+        data_dir = args.data if args.data.is_absolute() else find_root() / args.data
+    except RuntimeError as e:
+        raise CommandError(str(e)) from None
+    state_file = data_dir / "stack.json"
+    if not state_file.is_file():
+        raise CommandError(f"no local stack is running ({state_file} is missing): start one with `podium local`")
+    url = f"{json.loads(state_file.read_text())['url']}/_local/fire/{args.function}"
+    request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - our own loopback stack
+    try:
+        with urllib.request.urlopen(request, timeout=900) as reply:  # noqa: S310
+            answer = json.loads(reply.read())
+    except urllib.error.HTTPError as e:
+        return _fire_failed(args.function, json.loads(e.read() or b"{}").get("error", {}))
+    except OSError:
+        raise CommandError(f"no local stack answers at {url} (is `podium local` running?)") from None
+    for firing in answer["fired"]:
+        print(f"fired {args.function} ({firing['event']}: {firing['expression']})", file=sys.stderr)
+        print(json.dumps(firing["returned"], indent=2, default=str))
+    return 0
+
+
+def _fire_failed(function: str, error: dict[str, Any]) -> int:
+    if error.get("code") == "unknown_function":
+        known = ", ".join(error.get("schedulable", [])) or "none: template.yaml gives no function a schedule"
+        raise CommandError(f"{function} has no schedule in template.yaml; functions with one: {known}")
+    print(f"podium local fire: {function} failed: {error.get('message', error)}", file=sys.stderr)
+    return 1
 
 
 def _table_store() -> DynamoStore:

@@ -1,9 +1,10 @@
 """`podium local`: Podium on one machine, wired from template.yaml, with the demo program.
 
 One process tree: DynamoDB Local (data under .podium/, kept between runs; moto's server in memory when Java or
-the jar is missing), an HTTP server that turns requests into API Gateway events for the template's handlers, and
-a stream poller that feeds the table's stream to the aggregate function with the template's batch settings.
-Ctrl-C stops everything.
+the jar is missing), an HTTP server that turns requests into API Gateway events for the template's handlers, a
+stream poller that feeds the table's stream to the aggregate function with the template's batch settings, a
+scheduler that fires the template's schedules, and an outbox: SES (moto) and channel posts kept under
+.podium/outbox/ and listed at /outbox, so nothing leaves the machine. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import queue
 import random
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +44,8 @@ class Stack:
     poller: Any
     stop_event: threading.Event
     server: ThreadingHTTPServer | None = None
+    outbox: Any = None
+    scheduler: Any = None
 
     @property
     def url(self) -> str:
@@ -84,12 +88,16 @@ def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
         server.stop()
 
 
-def configure_environment(endpoint: str) -> None:
-    """The settings the functions read, pointed at the local database; nothing can reach AWS."""
+def configure_environment(endpoint: str, ses_endpoint: str, channel_outbox: str) -> None:
+    """The settings the functions read, pointed at the local database, SES and channel outbox; nothing can reach
+    AWS or anyone's channels."""
     os.environ.update(
         {
             "PODIUM_TABLE": TABLE,
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+            "AWS_ENDPOINT_URL_SES": ses_endpoint,
+            "AWS_ENDPOINT_URL_SESV2": ses_endpoint,
+            "PODIUM_CHANNEL_OUTBOX": channel_outbox,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -133,16 +141,21 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             path, _, query = self.path.partition("?")
+            request_headers = dict(self.headers.items())
             try:
-                reply = stack.api.request(
-                    self.command,
-                    path,
-                    headers={k: v for k, v in self.headers.items()},
-                    query=query,
-                    body=body,
-                    source_ip=self.client_address[0],
-                )
-                status, headers, payload = reply.status, reply.headers, reply.body
+                local = _local_reply(stack, self.command, path, request_headers, body)
+                if local is not None:
+                    status, headers, payload = local
+                else:
+                    reply = stack.api.request(
+                        self.command,
+                        path,
+                        headers=request_headers,
+                        query=query,
+                        body=body,
+                        source_ip=self.client_address[0],
+                    )
+                    status, headers, payload = reply.status, reply.headers, reply.body
             except Exception as error:  # the edge must answer, whatever a handler did
                 status, headers = 502, {"content-type": "application/json"}
                 payload = json.dumps({"error": {"code": "local_stack", "message": repr(error)}}).encode()
@@ -168,6 +181,62 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+Reply = tuple[int, dict[str, str], bytes]
+
+
+def _local_reply(stack: Stack, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply | None:
+    """Paths the stack answers itself, before the template's routes: the outbox and firing a schedule now."""
+    from podium.local.outbox import outbox_page
+
+    if path == "/outbox/channels" or path.startswith("/outbox/channels/"):
+        stack.outbox.record_post(method, path, headers, body or b"")
+        return _json_reply(200, {"ok": True})  # what Slack answers
+    if method == "POST" and path.startswith("/_local/fire/"):
+        return _fire(stack, path.removeprefix("/_local/fire/"))
+    if method not in ("GET", "HEAD"):
+        return None
+    if path == "/outbox":
+        page = outbox_page(stack.outbox, stack.scheduler.summary())
+        return 200, {"content-type": "text/html; charset=utf-8"}, page.encode()
+    if path == "/outbox.json":
+        listing = {"folder": str(stack.outbox.folder), "entries": stack.outbox.entries()}
+        return _json_reply(200, {**listing, "schedules": stack.scheduler.summary()})
+    if path.startswith("/outbox/"):
+        return _outbox_file(stack, path.removeprefix("/outbox/"))
+    return None
+
+
+def _fire(stack: Stack, function: str) -> Reply:
+    from podium.local.schedules import UnknownFunction
+
+    try:
+        firings = stack.scheduler.fire_now(function)
+    except UnknownFunction as error:
+        problem = {"code": "unknown_function", "message": str(error), "schedulable": error.schedulable}
+        return _json_reply(404, {"error": problem})
+    except Exception as error:  # the function raised: say so, as Lambda's Invoke reports a function error
+        return _json_reply(502, {"error": {"code": "function_error", "message": repr(error)}})
+    fired = [{"event": f.schedule.event, "expression": f.schedule.expression, "returned": f.returned} for f in firings]
+    return _json_reply(200, {"function": function, "fired": fired})
+
+
+def _outbox_file(stack: Stack, name: str) -> Reply:
+    from podium.local.outbox import CONTENT_TYPES, PREVIEW_POLICY
+
+    file = stack.outbox.file(name)
+    if file is None:
+        return _json_reply(404, {"message": "Not Found"})
+    headers = {"content-type": CONTENT_TYPES.get(file.suffix, "application/octet-stream")}
+    headers["x-content-type-options"] = "nosniff"
+    if file.suffix == ".html":
+        headers["content-security-policy"] = PREVIEW_POLICY
+    return 200, headers, file.read_bytes()
+
+
+def _json_reply(status: int, payload: Any) -> Reply:
+    return status, {"content-type": "application/json"}, json.dumps(payload, default=str).encode()
+
+
 def _poll_forever(stack: Stack) -> None:
     while not stack.stop_event.is_set():
         try:
@@ -178,20 +247,38 @@ def _poll_forever(stack: Stack) -> None:
         stack.stop_event.wait(0.1)
 
 
-def start(root: Path, data_dir: Path, endpoint: str, port: int, *, window_seconds: float | None = None) -> Stack:
-    """Create the table, load the handlers, start the HTTP server and the stream poller (in threads)."""
+def start(
+    root: Path,
+    data_dir: Path,
+    endpoint: str,
+    port: int,
+    *,
+    outbox: Any,
+    ses_endpoint: str,
+    window_seconds: float | None = None,
+) -> Stack:
+    """Create the table, load the handlers, start the HTTP server, the stream poller and the scheduler (in
+    threads). `outbox` keeps what is sent; `ses_endpoint` is the local SES the functions are pointed at."""
     import boto3
 
     from podium.adapters.template import create_tables
     from podium.local.apigw import load_function
+    from podium.local.schedules import Scheduler, function_invoker, schedules_from_template
     from podium.local.streams import StreamPoller, StreamSettings, stream_consumers
 
-    configure_environment(endpoint)
+    ThreadingHTTPServer.daemon_threads = True
+    # Bound before any function is loaded, so each is told where the channel outbox is; handled once built.
+    server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    configure_environment(endpoint, ses_endpoint, f"{url}/outbox/channels")
     ddb = boto3.client("dynamodb", endpoint_url=endpoint)
     create_tables(ddb, root / "template.yaml", {"PodiumTable": TABLE})
     refs = {"PodiumTable": TABLE}
     api = ApiPool(root, refs)
     template = api.template_api.template
+    scheduler = Scheduler(
+        schedules_from_template(template), function_invoker(root, template, refs), region=os.environ["AWS_REGION"]
+    )
     ((function, properties),) = stream_consumers(template)
     settings = StreamSettings.from_event(properties)
     if window_seconds is not None:
@@ -206,17 +293,17 @@ def start(root: Path, data_dir: Path, endpoint: str, port: int, *, window_second
         parked_dir=data_dir / "parked",
         checkpoint_file=data_dir / "stream-checkpoints.json",
     )
-    stack = Stack(root, data_dir, port, endpoint, api, poller, threading.Event())
-    ThreadingHTTPServer.daemon_threads = True
-    stack.server = ThreadingHTTPServer(("127.0.0.1", port), _http_handler(stack))
-    stack.port = stack.server.server_address[1]
+    stack = Stack(root, data_dir, server.server_address[1], endpoint, api, poller, threading.Event(), server)
+    stack.outbox, stack.scheduler = outbox, scheduler
+    server.RequestHandlerClass = _http_handler(stack)
     data_dir.mkdir(parents=True, exist_ok=True)
     # How other tools (podium admin, verify, tests) find this stack while it runs.
     (data_dir / "stack.json").write_text(
         json.dumps({"url": stack.url, "dynamodb_endpoint": endpoint, "table": TABLE, "pid": os.getpid()})
     )
-    threading.Thread(target=stack.server.serve_forever, name="http", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     threading.Thread(target=_poll_forever, args=(stack,), name="stream", daemon=True).start()
+    threading.Thread(target=scheduler.run, args=(stack.stop_event,), name="scheduler", daemon=True).start()
     return stack
 
 
@@ -331,11 +418,17 @@ def _stop_on_signals() -> None:
 def main(
     port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores: bool = False, demo: bool = True
 ) -> int:
+    from podium.local.outbox import ses_server
+
     _stop_on_signals()
     root = find_root()
     data_dir = data_dir if data_dir.is_absolute() else root / data_dir
-    with database(data_dir, in_memory) as (endpoint, kind):
-        stack = start(root, data_dir, endpoint, port)
+    with (
+        database(data_dir, in_memory) as (endpoint, kind),
+        outbox_in(data_dir, in_memory) as outbox,
+        ses_server(outbox) as ses_endpoint,
+    ):
+        stack = start(root, data_dir, endpoint, port, outbox=outbox, ses_endpoint=ses_endpoint)
         try:
             key = seed_demo(stack) if demo else ""
             if simulate_scores and key:
@@ -350,12 +443,37 @@ def main(
     return 0
 
 
+@contextmanager
+def outbox_in(data_dir: Path, in_memory: bool) -> Iterator[Any]:
+    """The outbox under the data folder, or in a temporary folder removed at the end with --in-memory."""
+    from podium.local.outbox import Outbox
+
+    if not in_memory:
+        yield Outbox(data_dir / "outbox")
+        return
+    with tempfile.TemporaryDirectory(prefix="podium-outbox-") as folder:
+        yield Outbox(Path(folder))
+
+
+def _schedules_lines(stack: Stack) -> str:
+    rows = stack.scheduler.summary()
+    if not rows:
+        return "  Schedules       none in template.yaml"
+    lines = []
+    for i, row in enumerate(rows):
+        label = "  Schedules       " if i == 0 else " " * 18
+        when = f"next {row['next']}" if row["next"] else "disabled" if not row["enabled"] else "no future run"
+        lines.append(f"{label}{row['function']}  {row['expression']}  {when}")
+    return "\n".join(lines) + "\n  Fire one now:   podium local fire FUNCTION"
+
+
 def _banner(stack: Stack, kind: str, key: str, simulating: bool) -> None:
     u = stack.url
+    outbox = f"  Outbox          {u}/outbox  (files in {stack.outbox.folder})\n{_schedules_lines(stack)}"
     if not key:
         print(
             f"\nPodium is running locally ({kind}) at {u}/v1, without the demo. Ctrl-C stops everything.\n"
-            f"State: {stack.data_dir / 'stack.json'}",
+            f"{outbox}\nState: {stack.data_dir / 'stack.json'}",
             flush=True,
         )
         return
@@ -368,6 +486,7 @@ Podium is running locally ({kind}).
   Division board  {u}/v1/programs/{DEMO}/boards/division/mid-west
   Team board      {u}/v1/programs/{DEMO}/boards/team/chicago
   Program board   {u}/v1/programs/{DEMO}/boards/program
+{outbox}
 
   Demo admin key  {key}
   Try:  curl -H "Authorization: Bearer {key}" {u}/v1/programs/{DEMO}/boards/division/mid-west
