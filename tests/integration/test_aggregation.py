@@ -805,3 +805,50 @@ def test_after_new_rules_every_board_of_a_past_period_agrees_with_the_scorebook(
         reply = admin.call("GET", f"/v1/programs/{world.program}/boards/{name}", query=f"period={period}")
         assert reply.status == 200, reply.text
         assert _rows(reply.json) == expected[name], f"board {name} of {period} after new rules"
+
+
+RUNNING_TOTAL: dict[str, Any] = {
+    "name": "Daily running total",
+    "timezone": "UTC",
+    "period": "day",
+    "metrics": [{"key": "calls"}, {"key": "followers", "period_aggregate": "ignore_period"}],
+}
+
+
+def test_a_running_total_reaches_a_new_periods_boards_once_the_rollover_starts_it(
+    admin: Client, store: Any, stream: Any, backend: str
+) -> None:
+    import inspect
+
+    from conftest import ROOT
+    from podium.local.apigw import LambdaContext, load_function
+
+    class Yesterday(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) - timedelta(days=1)
+
+    scenario = Scenario(
+        {"Red": "North", "Blue": "South"},
+        {"ann": "Red", "bob": "Red", "cy": "Blue"},
+        [("post", [(0, 24 * 60 + 1, {"calls": 2, "followers": 5}), (2, 24 * 60 + 1, {"followers": 3})]), ("drain",)],
+    )
+    world = start_program(admin, RUNNING_TOTAL, scenario, "rollover")
+    with pytest.MonkeyPatch.context() as clock:
+        # The scores are aggregated yesterday, so today has started since: what the rollover is for.
+        clock.setitem(inspect.unwrap(stream.consumer).__globals__, "datetime", Yesterday)
+        run(world, scenario, stream.drain)
+    today = current_period(store, world.program)
+    before = admin.call("GET", f"/v1/programs/{world.program}/boards/participants").json
+    assert before["period"] == today
+    assert [s["points"] for s in before["standings"]] == [0, 0, 0]  # nobody has submitted today yet
+
+    rollover = load_function(ROOT, admin.api.template, "RolloverFunction", {"PodiumTable": backend})
+    started = rollover({"source": "aws.events", "detail-type": "Scheduled Event"}, LambdaContext("RolloverFunction"))
+    assert {"org": ORG, "program": world.program, "period": today} in started["started"]
+    stream.drain()
+    stored = assert_boards_match_the_log(admin, store, world.program)
+    followers = {s["id"]: s["metrics"]["followers"]["value"] for s in stored["participants"]}
+    assert followers == {"ann": 5, "bob": None, "cy": 3}
+    again = rollover({}, LambdaContext("RolloverFunction"))
+    assert world.program not in {s["program"] for s in again["started"]}

@@ -53,7 +53,8 @@ MORNING_STATE = "  MorningState:\n    Type: String\n    Default: DISABLED\n"
 
 def test_every_schedule_event_of_every_function_is_read(tmp_path: Path) -> None:
     schedules = schedules_from_template(template_with(SCHEDULED, tmp_path, MORNING_STATE))
-    by_event = {s.event: s for s in schedules}
+    real = {(s.function, s.event) for s in schedules_from_template(load_template(ROOT / "template.yaml"))}
+    by_event = {s.event: s for s in schedules if (s.function, s.event) not in real}
     assert set(by_event) == {"Weekly", "Hourly", "Morning"}  # not the HttpApi event
     weekly, hourly, morning = by_event["Weekly"], by_event["Hourly"], by_event["Morning"]
     assert (weekly.function, weekly.kind, weekly.expression, weekly.timezone) == (

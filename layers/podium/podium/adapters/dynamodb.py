@@ -8,7 +8,9 @@ organisation, so a request authenticated for one org can only ever address that 
 | organisation       | `O#{org}`                           | `ORG`              | GetItem on every bootstrap; 0.5 RCU |
 | API key            | `O#{org}`                           | `KEY#{key_id}`     | GetItem per request (auth); 0.5 RCU |
 | program            | `O#{org}`                           | `PROG#{program}`   | GetItem per request; 0.5-1 RCU;     |
-|                    |                                     |                    | list: Query begins_with PROG#       |
+|                    |                                     |                    | list: Query begins_with PROG#;      |
+|                    |                                     |                    | every org's: gsi1 `PROGRAMS` (the   |
+|                    |                                     |                    | period rollover, every 15 minutes)  |
 | program version    | `O#{org}#PROG#{program}`            | `V#{version:06d}`  | Put per change (history)            |
 | participant        | `O#{org}#PROG#{program}`            | `P#{id}`           | roster: one Query begins_with P#    |
 |                    |                                     |                    | (230 people ≈ 46 KB ≈ 6 RCU);       |
@@ -39,6 +41,8 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from podium.domain.errors import Conflict
@@ -86,6 +90,19 @@ class ApiKeyItem(_Item):
     revoked_at = UTCDateTimeAttribute(null=True)
 
 
+# Every program of every org sits in one partition of the sparse index: a deployment has a handful.
+ALL_PROGRAMS = "PROGRAMS"
+
+
+class _AllPrograms(GlobalSecondaryIndex["ProgramItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
 class ProgramItem(_Item):
     document = JSONAttribute()
     version = NumberAttribute()
@@ -93,6 +110,11 @@ class ProgramItem(_Item):
     updated_at = UTCDateTimeAttribute()
     token_hashes = JSONAttribute(null=True)
     token_revision = NumberAttribute(null=True)
+    # The latest period whose standings were started for everyone (see services/rollover.py).
+    period_started = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    everywhere = _AllPrograms()
 
 
 class ProgramVersionItem(_Item):
@@ -243,16 +265,18 @@ class DynamoStore:
             version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
+            gsi1pk=ALL_PROGRAMS,
+            gsi1sk=f"{record.org}#{record.id}",
         )
         conflict = Conflict(f"program {record.id!r} was changed by someone else; read it again and retry")
         try:
             if previous_version is None:
                 item.save(condition=p.pk.does_not_exist())
             else:
-                actions = [p.document.set(record.document), p.version.set(record.version)]
-                item.update(
-                    actions=[*actions, p.updated_at.set(record.updated_at)], condition=p.version == previous_version
-                )
+                rules = [p.document.set(record.document), p.version.set(record.version)]
+                index = [p.gsi1pk.set(item.gsi1pk), p.gsi1sk.set(item.gsi1sk)]
+                actions: list[Action] = [*rules, *index, p.updated_at.set(record.updated_at)]
+                item.update(actions=actions, condition=p.version == previous_version)
         except (PutError, UpdateError) as e:
             if _condition_failed(e):
                 raise conflict from None
@@ -265,6 +289,20 @@ class DynamoStore:
                 document=record.document,
                 created_at=record.updated_at,
             ).save()
+
+    def all_programs(self) -> list[ProgramRecord]:
+        """Every program of every organisation (for scheduled work, never for a request)."""
+        items = self.programs.everywhere.query(ALL_PROGRAMS)
+        return [_program(item.pk.removeprefix("O#"), item) for item in items]
+
+    def mark_period_started(self, record: ProgramRecord, period: str) -> None:
+        p = self.programs
+        item = p(org_pk(record.org), f"PROG#{record.id}")
+        try:
+            item.update(actions=[p.period_started.set(period)], condition=p.pk.exists())
+        except UpdateError as e:
+            if not _condition_failed(e):  # the program was deleted meanwhile: nothing to mark
+                raise
 
     def save_tokens(self, record: ProgramRecord, token_hashes: dict[str, str], at: datetime) -> None:
         """Replace a program's public token hashes, unless another rotation happened since `record` was read."""
@@ -427,6 +465,7 @@ def _program(org: str, item: ProgramItem) -> ProgramRecord:
         updated_at=item.updated_at,
         token_hashes=dict(item.token_hashes or {}),
         token_revision=int(item.token_revision or 0),
+        period_started=item.period_started,
     )
 
 
