@@ -484,6 +484,27 @@ def test_an_invalid_program_is_422_with_every_problem_by_path(admin: Client) -> 
     assert kept["version"] == 1 and kept["definition"] == {**PROGRAM, "id": "kept"}
 
 
+def test_program_files_that_yaml_or_json_could_misread_are_422_or_taken_as_written(admin: Client) -> None:
+    for timezone in ("America", "Etc", "Europe"):  # folders of zones, not zones
+        error = assert_error(admin.call("PUT", "/v1/programs/sprint", {**PROGRAM, "timezone": timezone}), 422)
+        assert [p["field"] for p in error["problems"]] == ["timezone"], error
+    # YAML reads 2026-01-01 and 123 as a date and a number: ids are taken as written.
+    yaml_text = PROGRAM_YAML.replace(
+        "  - key: calls\n", "  - key: calls\n    points: {target: 10, target_overrides: {2026-01-01: 5, 123: 7}}\n"
+    )
+    r = admin.call("PUT", "/v1/programs/sprint", yaml_text, content_type="application/yaml")
+    assert r.status == 200, r.text
+    overrides = r.json["definition"]["metrics"][0]["points"]["target_overrides"]
+    assert overrides == {"2026-01-01": 5, "123": 7}
+    binary = PROGRAM_YAML.replace("name: Sprint", "name: !!binary aGk=")
+    assert_error(admin.call("PUT", "/v1/programs/sprint", binary, content_type="application/yaml"), 422)
+    lone_surrogate = [('{"id": "sprint", "name": "x\\ud800"}', "application/json"), ('name: "x\\ud800"', "text/yaml")]
+    for body, media_type in lone_surrogate:
+        assert_error(admin.call("PUT", "/v1/programs/sprint", body, content_type=media_type), 400)
+    repeated = '{"id": "sprint", "name": "A", "name": "B"}'
+    assert "'name' appears twice" in assert_error(admin.call("PUT", "/v1/programs/sprint", repeated), 400)["message"]
+
+
 def test_list_and_get_programs(admin: Client) -> None:
     assert admin.call("GET", "/v1/programs").json == {"programs": []}
     put_program(admin, "zeta")
@@ -783,6 +804,10 @@ def test_ids_no_item_can_have_are_404_or_401_never_500(admin: Client) -> None:
         ("DELETE", f"/v1/keys/{long}", None),
         ("DELETE", "/v1/keys/a%23b", None),
         ("GET", "/v1/programs/SPRINT", None),
+        ("GET", f"/v1/programs/{long}/boards/program", None),
+        ("GET", f"/v1/programs/{long}/boards/participants", None),
+        ("GET", f"/v1/programs/{long}/participants/ann/scorecard", None),
+        ("POST", f"/v1/programs/{long}/submissions", {"participant": "ann", "values": {"calls": 1}}),
     ]
     for method, path, body in requests:
         assert_error(admin.call(method, path, body), 404)

@@ -580,6 +580,8 @@ BAD_REQUESTS: list[tuple[str, bytes | None, str | None, int]] = [
     ("10**400", b'{"participant": "ann", "values": {"calls": ' + str(10**400).encode() + b"}}", JSON, 400),
     ("5,000 digits", b'{"participant": "ann", "values": {"calls": ' + b"9" * 5000 + b"}}", JSON, 400),
     ("NaN", b'{"participant": "ann", "values": {"calls": NaN}}', JSON, 400),
+    ("lone surrogate in an id", b'{"id": "x\\ud800", "participant": "ann", "values": {"calls": 1}}', JSON, 400),
+    ("lone surrogate in a metric", b'{"participant": "ann", "values": {"\\udc00": 1}}', JSON, 400),
     ("Infinity", b'{"participant": "ann", "values": {"calls": Infinity}}', JSON, 400),
     ("-Infinity", b'{"participant": "ann", "values": {"calls": -Infinity}}', JSON, 400),
     ("nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000, JSON, 400),

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from podium.api.app import now, principal, responses, store
 from podium.api.http import json_response, lines_of, media_type, parse_json, query_flag, raw_body, text_of
-from podium.domain.errors import BadRequest, InvalidInput, Problem, UnsupportedMediaType
+from podium.domain.errors import BadRequest, InvalidInput, InvalidProgram, Problem, UnsupportedMediaType
+from podium.domain.program import decode_program_document
 from podium.domain.records import read_roster_csv, read_roster_rows
 from podium.domain.roster import PARTICIPANT_ID, Participant
 from podium.services import programs
@@ -118,9 +119,9 @@ def put_program(program: str) -> Response[str]:
     kind = media_type(dict(event.headers or {}))
     data = raw_body(event.raw_event)
     if kind in ("application/json", ""):
-        document = parse_json(data)
+        document = _program_document(data, "JSON")
     elif kind in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"):
-        document = _yaml(data)
+        document = _program_document(data, "YAML")
     else:
         raise UnsupportedMediaType(f"send the program as application/json or application/yaml, not {kind}")
     record = programs.put_program(store(), who, program, document, now())
@@ -316,12 +317,12 @@ def _json_object() -> dict[str, Any]:
     return body
 
 
-def _yaml(data: bytes) -> Any:
-    import yaml
-
+def _program_document(data: bytes, language: str) -> Any:
+    """A program file read as `podium score` reads one (a repeated key refused, YAML keys taken as written)."""
     try:
-        return yaml.safe_load(text_of(data))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BadRequest(f"the body is not valid YAML{where}", code="malformed_yaml") from None
+        return decode_program_document(text_of(data), yaml_allowed=language == "YAML")
+    except InvalidProgram as e:  # only the reading fails here; the rules are checked afterwards
+        where = f"{e.problems[0].path}: " if e.problems[0].path else ""
+        detail = e.problems[0].message.removeprefix(f"not valid {language}: ")
+        message = f"the body is not valid {language}: {where}{detail}"
+        raise BadRequest(message, code=f"malformed_{language.lower()}") from None

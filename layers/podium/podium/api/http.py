@@ -30,6 +30,7 @@ from podium.domain.errors import (
     UnknownBoard,
     UnsupportedMediaType,
 )
+from podium.domain.text import storable
 
 # API Gateway passes at most 6 MB to Lambda; refuse anything bigger than this before decoding it.
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -136,16 +137,18 @@ def parse_json(data: bytes) -> Any:
         raise BadRequest("the JSON body is nested too deeply", code="malformed_json") from None
     except ValueError:  # an integer of more than 4,300 digits
         raise BadRequest("a number in the body is too large", code="malformed_json") from None
-    _check_finite(value)
+    _check_values(value)
     return value
 
 
-def _check_finite(value: Any) -> None:
-    # Integers beyond float range (e.g. 1e400 written out) parse in Python; refuse them here, once.
+def _check_values(value: Any) -> None:
+    # Integers beyond float range (e.g. 1e400 written out) parse in Python; refuse them here, once. JSON may
+    # also escape a lone surrogate (\ud800), which no UTF-8 store or answer can hold.
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, dict):
+            stack.extend(v.keys())
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
@@ -153,6 +156,8 @@ def _check_finite(value: Any) -> None:
             raise BadRequest("a number in the body is too large", code="malformed_json")
         elif isinstance(v, float) and not math.isfinite(v):
             raise BadRequest("a number in the body is not finite", code="malformed_json")
+        elif isinstance(v, str) and not storable(v):
+            raise BadRequest("a string in the body holds a lone UTF-16 surrogate", code="malformed_json")
 
 
 def parse_form(data: bytes) -> dict[str, str]:

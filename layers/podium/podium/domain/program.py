@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from podium.domain.errors import InvalidProgram, Problem
+from podium.domain.text import unstorable_text
 
 PROGRAM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -172,7 +173,7 @@ def decode_program_document(text: str | bytes, *, filename: str = "", yaml_allow
             raise InvalidProgram([Problem("", "is not UTF-8 text")]) from None
     if filename.endswith(".json") or text.lstrip().startswith(("{", "[")) or not yaml_allowed:
         try:
-            return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+            return _text_only(json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant))
         except json.JSONDecodeError as e:
             raise InvalidProgram([Problem(f"line {e.lineno}", f"not valid JSON: {e.msg}")]) from None
         except ValueError as e:  # duplicate keys, NaN, or an integer with thousands of digits
@@ -180,12 +181,18 @@ def decode_program_document(text: str | bytes, *, filename: str = "", yaml_allow
     import yaml  # lazy: only program uploads and the command line read YAML
 
     try:
-        return yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 - a SafeLoader subclass
+        return _text_only(yaml.load(text, Loader=_unique_key_loader()))  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
         reason = getattr(e, "problem", None) or str(e)
         raise InvalidProgram([Problem(where, f"not valid YAML: {reason}")]) from None
+
+
+def _text_only(document: Any) -> Any:
+    if unstorable_text(document):
+        raise InvalidProgram([Problem("", "holds a lone UTF-16 surrogate (such as \\ud800): not text")])
+    return document
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -205,17 +212,29 @@ def _unique_key_loader() -> Any:
     import yaml
 
     class UniqueKeyLoader(yaml.SafeLoader):
+        """A program is JSON-shaped: keys are text as written (`2026-01-01:` and `123:` too), no timestamps."""
+
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
+            mapping: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
                 key = self.construct_object(key_node, deep=deep)
-                if key in seen:
+                if isinstance(key_node, yaml.ScalarNode) and not isinstance(key, str):
+                    key = key_node.value
+                if key in mapping:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
                     )
-                seen.add(key)
-            return super().construct_mapping(node, deep=deep)
+                if not isinstance(key, str):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "a key must be text, not a list or mapping", key_node.start_mark
+                    )
+                mapping[key] = self.construct_object(value_node, deep=deep)
+            return mapping
 
+    UniqueKeyLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
     return UniqueKeyLoader
 
 
@@ -248,7 +267,7 @@ def program_from_dict(data: Any) -> Program:
     if timezone:
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, such as "America"
             r.problem("timezone", f"unknown time zone {timezone!r} (use an IANA name such as Europe/London)")
     period = r.choice(data, "period", "", PeriodKind, PeriodKind.WEEK)
     week_start = r.choice(data, "week_start", "", Weekday, Weekday.MONDAY)

@@ -21,6 +21,7 @@ from podium.domain.rollup import GroupTotals
 from podium.domain.roster import Roster, build_roster
 from podium.services.auth import Principal
 from podium.services.ports import Scope, Store
+from podium.services.programs import find_program
 
 
 class StandingsReader(Protocol):
@@ -41,10 +42,7 @@ def read_board(
     now: datetime,
 ) -> Board:
     who.require(Scope.READ, program_id)
-    record = store.get_program(who.org, program_id)
-    if record is None:
-        raise NotFound(f"no program {program_id!r}")
-    program = record.program
+    program = find_program(store, who.org, program_id).program
     period = board_period(program, period_key, now)
     roster = build_roster(store.list_participants(who.org, program_id))
     org, key = who.org, period.key
@@ -113,10 +111,7 @@ def read_scorecard(
 ) -> dict[str, Any]:
     """A participant's standing among everyone, with their rank in their team and their team's in its division."""
     who.require(Scope.READ, program_id)
-    record = store.get_program(who.org, program_id)
-    if record is None:
-        raise NotFound(f"no program {program_id!r}")
-    program = record.program
+    program = find_program(store, who.org, program_id).program
     period = board_period(program, period_key, now)
     roster = build_roster(store.list_participants(who.org, program_id))
     person = roster.participants.get(participant_id)

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any
 
 from podium.domain.errors import Forbidden, NotFound, Problem
-from podium.domain.program import PROGRAM_ID, Program
+from podium.domain.program import Program
 from podium.domain.records import (
     CORRECTION_PREFIX,
     MAX_ID_LENGTH,
@@ -27,7 +27,8 @@ from podium.domain.records import (
 from podium.domain.roster import PARTICIPANT_ID, Roster, build_roster
 from podium.domain.submissions import Submission
 from podium.services.auth import Principal
-from podium.services.ports import ProgramRecord, PutOutcome, Scope, Store, StoredSubmission
+from podium.services.ports import PutOutcome, Scope, Store, StoredSubmission
+from podium.services.programs import find_program
 
 MAX_JSON_SUBMISSIONS = 1000
 CHUNK_ROWS = 500
@@ -72,7 +73,7 @@ def submit(
 ) -> IngestResult:
     """Validate and store submission rows (JSON objects or a form); rows number from 1."""
     who.require(Scope.SUBMIT, program_id)
-    record = _program(store, who.org, program_id)
+    record = find_program(store, who.org, program_id)
     wanted = {p.strip() for r in rows if isinstance(p := r.get("participant"), str)}
     # Only well-formed ids can be on the roster; anything else (too long for a key, say) is never looked up.
     wanted = {p for p in wanted if PARTICIPANT_ID.fullmatch(p)}
@@ -97,7 +98,7 @@ def submit_csv(
 ) -> IngestResult:
     """Validate and store a CSV file of submissions, streaming through it in chunks; rows number as in the file."""
     who.require(Scope.SUBMIT, program_id)
-    record = _program(store, who.org, program_id)
+    record = find_program(store, who.org, program_id)
     program = record.program
     rows = CsvRows(lines)
     header_problems = rows.header_problems([]) or submission_header_problems(rows.header, program)
@@ -215,7 +216,7 @@ def void(
     who.require(Scope.SUBMIT, program_id)
     if who.program is not None:
         raise Forbidden("corrections need an API key, not a public program token")
-    _program(store, who.org, program_id)
+    find_program(store, who.org, program_id)
     missing = NotFound(f"no submission {submission_id!r} for participant {participant!r}")
     # Ids that no submission can have are not looked up (a key that long is refused by the table itself).
     longest = MAX_ID_LENGTH + len(CORRECTION_PREFIX)
@@ -236,13 +237,6 @@ def void(
         who.org, program_id, [StoredSubmission(correction, "void", now, who.by, reason=reason)]
     )
     return VoidResult(submission_id, correction.id, already=outcome is not PutOutcome.CREATED)
-
-
-def _program(store: Store, org: str, program_id: str) -> ProgramRecord:
-    record = store.get_program(org, program_id) if PROGRAM_ID.fullmatch(program_id) else None
-    if record is None:
-        raise NotFound(f"no program {program_id!r}")
-    return record
 
 
 def _with_ids(

@@ -30,7 +30,10 @@ def put_program(store: Store, who: Principal, program_id: str, document: Any, no
     if doc["id"] != program_id:
         raise InvalidInput([Problem("id", f"{doc['id']!r} does not match the URL's program {program_id!r}")], "program")
     program_from_dict(doc)  # raises InvalidProgram with every problem
-    size = len(json.dumps(doc, ensure_ascii=False).encode())
+    try:
+        size = len(json.dumps(doc, ensure_ascii=False).encode())
+    except (TypeError, ValueError):  # YAML can tag values JSON cannot hold (!!binary, !!set)
+        raise InvalidInput([Problem("", "holds a value JSON cannot represent")], "program") from None
     if size > MAX_PROGRAM_BYTES:
         raise InvalidInput(
             [Problem("", f"is {size:,} bytes; a program may be at most {MAX_PROGRAM_BYTES:,}")], "program"
@@ -53,8 +56,13 @@ def put_program(store: Store, who: Principal, program_id: str, document: Any, no
 
 def get_program(store: Store, who: Principal, program_id: str) -> ProgramRecord:
     who.require(Scope.READ, program_id)
-    # An id no program can have is not looked up: DynamoDB refuses over-long keys with an error, not a miss.
-    record = store.get_program(who.org, program_id) if PROGRAM_ID.fullmatch(program_id) else None
+    return find_program(store, who.org, program_id)
+
+
+def find_program(store: Store, org: str, program_id: str) -> ProgramRecord:
+    """The program, or NotFound. An id no program can have is not looked up: DynamoDB refuses an over-long key
+    with an error, not a miss."""
+    record = store.get_program(org, program_id) if PROGRAM_ID.fullmatch(program_id) else None
     if record is None:
         raise NotFound(f"no program {program_id!r}")
     return record

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from podium.domain.errors import NotFound
 from podium.domain.periods import Period
 from podium.domain.rollup import GroupTotals, combine
 from podium.domain.roster import build_roster
@@ -22,6 +21,7 @@ from podium.domain.scoring import MetricValue, participant_values
 from podium.domain.submissions import effective_submissions
 from podium.services.aggregate import NO_GROUP, team_totals
 from podium.services.boards import board_period
+from podium.services.programs import find_program
 
 Progress = Callable[[str], None]
 
@@ -44,9 +44,7 @@ class Expected:
 
 
 def expected_standings(store: Any, org: str, program_id: str, period: Period, progress: Progress) -> Expected:
-    record = store.get_program(org, program_id)
-    if record is None:
-        raise NotFound(f"no program {program_id!r}")
+    record = find_program(store, org, program_id)
     program = record.program
     roster = build_roster(store.list_participants(org, program_id))
     people: dict[str, tuple[str, str, dict[str, MetricValue]]] = {}
@@ -82,9 +80,7 @@ def expected_standings(store: Any, org: str, program_id: str, period: Period, pr
 def verify(
     store: Any, standings: Any, org: str, program_id: str, period_key: str | None, now: datetime, progress: Progress
 ) -> tuple[Period, list[Drift]]:
-    record = store.get_program(org, program_id)
-    if record is None:
-        raise NotFound(f"no program {program_id!r}")
+    record = find_program(store, org, program_id)
     period = board_period(record.program, period_key, now)
     expected = expected_standings(store, org, program_id, period, progress)
     drift: list[Drift] = []
@@ -137,9 +133,7 @@ def rebuild(
     store: Any, standings: Any, org: str, program_id: str, period_key: str | None, now: datetime, progress: Progress
 ) -> tuple[Period, int]:
     """Delete stored participant items that should not be there, then have the stream recompute everyone."""
-    record = store.get_program(org, program_id)
-    if record is None:
-        raise NotFound(f"no program {program_id!r}")
+    record = find_program(store, org, program_id)
     period = board_period(record.program, period_key, now)
     roster = build_roster(store.list_participants(org, program_id))
     for pp in standings.everyone(org, program_id, period.key):
