@@ -36,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import DDB_LOCAL, Client
+from conftest import DDB_LOCAL, ROOT, Client
 
 ORG = "acme"
 BACKDATE_DAYS = 10
@@ -820,7 +820,6 @@ def test_a_running_total_reaches_a_new_periods_boards_once_the_rollover_starts_i
 ) -> None:
     import inspect
 
-    from conftest import ROOT
     from podium.local.apigw import LambdaContext, load_function
 
     class Yesterday(datetime):
@@ -852,3 +851,42 @@ def test_a_running_total_reaches_a_new_periods_boards_once_the_rollover_starts_i
     assert followers == {"ann": 5, "bob": None, "cy": 3}
     again = rollover({}, LambdaContext("RolloverFunction"))
     assert world.program not in {s["program"] for s in again["started"]}
+
+
+def _this_mondays_small_hours() -> datetime:
+    """02:00 UTC on this week's Monday: Sunday evening in Chicago, so the week it falls in depends on the zone."""
+    now = datetime.now(UTC)
+    monday = (now - timedelta(days=now.weekday())).replace(hour=2, minute=0, second=0, microsecond=0)
+    return monday if monday < now else monday - timedelta(days=7)
+
+
+def _periods_held(program_id: str) -> set[str]:
+    return {i["period"]["S"] for level in ("T", "D") for i in standing_items(program_id, level)}
+
+
+@pytest.mark.parametrize(
+    "change", [{"timezone": "America/Chicago"}, {"week_start": "sunday"}, {"period": "month"}], ids=str
+)
+def test_new_rules_that_cut_periods_differently_leave_no_standing_where_scores_no_longer_fall(
+    admin: Client, store: Any, stream: Any, change: dict[str, str]
+) -> None:
+    from podium.domain.periods import period_of
+
+    at = _this_mondays_small_hours()
+    world = start_program(admin, PROGRAM_SUMS, Scenario({"Red": "North"}, {"ann": "Red", "bob": "Red"}, []), "cut")
+    world.post([{"id": "s1", "participant": "ann", "at": at.isoformat(), "values": {"calls": 5}}])
+    stream.drain()
+    old = store.get_program(ORG, world.program).program
+    assert period_of(at, old.period, old.tz, old.week_start).key in _periods_held(world.program)
+
+    world.call("PUT", "", {**world.document, **change})
+    stream.drain()
+    new = store.get_program(ORG, world.program).program
+    now_in = period_of(at, new.period, new.tz, new.week_start).key
+    held = {(lvl, i["period"]["S"], i["ref"]["S"]) for lvl in ("T", "D") for i in standing_items(world.program, lvl)}
+    assert _periods_held(world.program) <= {now_in, current_period(store, world.program)}, held
+    for period in {now_in, current_period(store, world.program)}:
+        for name, rows in expected_boards(store, world.program, period).items():
+            reply = admin.call("GET", f"/v1/programs/{world.program}/boards/{name}", query=f"period={period}")
+            assert _rows(reply.json) == rows, f"board {name} of {period} after {change}"
+    assert_one_item_per_person_and_period(world.program)

@@ -14,7 +14,7 @@ gsi1. Each item holds JSON: a participant's metric values, or a group's rolled-u
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -129,8 +129,10 @@ class DynamoStandings:
             if not start:
                 return membership, submissions
 
-    def touch_membership(self, org: str, program: str, person: Participant, period: str, at: datetime) -> None:
-        self.store.touch_membership(org, program, person, period, at)
+    def touch_memberships(
+        self, org: str, program: str, people: Sequence[Participant], period: str, at: datetime
+    ) -> None:
+        self.store.touch_memberships(org, program, people, period, at)
 
     # --- participants in a period ---------------------------------------------------------------------------
 

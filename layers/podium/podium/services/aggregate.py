@@ -9,15 +9,18 @@ recomputed once; a write that would not change an item is skipped.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from podium.domain.boards import cascade_totals
+from podium.domain.errors import PodiumError
 from podium.domain.periods import Period, parse_period, period_of, period_of_day
-from podium.domain.program import PeriodAggregate, Program
+from podium.domain.program import PeriodAggregate, PeriodKind, Program, Weekday, program_from_dict
 from podium.domain.rollup import GroupTotals, combine
 from podium.domain.roster import Participant, Roster, build_roster
 from podium.domain.scoring import participant_values
@@ -28,8 +31,27 @@ from podium.services.ports import ProgramRecord
 NO_GROUP = "-"
 # Aggregates that carry forward: a late value changes every later period's standing too.
 CARRIED = (PeriodAggregate.IGNORE_PERIOD, PeriodAggregate.DIFFERENCE)
-# A membership marker asking for every period the person has scores in (new rules change them all).
+# A membership marker asking for every period the person has scores in (new rules change them all). When the
+# rules also changed how periods are cut (kind, zone, week start), the old way follows, `*week|UTC|monday`, so
+# the periods scores left are recomputed (emptied) too.
 EVERY_PERIOD = "*"
+
+
+def every_period_marker(old: Program | None, new: Program) -> str:
+    scheme = (str(new.period), new.timezone, str(new.week_start))
+    if old is None or (str(old.period), old.timezone, str(old.week_start)) == scheme:
+        return EVERY_PERIOD
+    return f"{EVERY_PERIOD}{old.period}|{old.timezone}|{old.week_start}"
+
+
+def _old_period_keys(marker: str, log: Iterable[Submission], now: datetime) -> set[str]:
+    """The periods the log's scores fell in under the period scheme a marker names, and its current period
+    (where everyone's membership placed an item)."""
+    if marker == EVERY_PERIOD:
+        return set()
+    kind, timezone, week_start = marker.removeprefix(EVERY_PERIOD).split("|")
+    tz, start = ZoneInfo(timezone), Weekday(week_start)
+    return {period_of(at, PeriodKind(kind), tz, start).key for at in (now, *(s.at for s in log))}
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,9 @@ class Standings(Protocol):
     ) -> None: ...
     def division_teams(self, org: str, program: str, division: str, period: str) -> list[Any]: ...
     def divisions(self, org: str, program: str, period: str) -> list[Any]: ...
-    def touch_membership(self, org: str, program: str, person: Participant, period: str, at: datetime) -> None: ...
+    def touch_memberships(
+        self, org: str, program: str, people: Sequence[Participant], period: str, at: datetime
+    ) -> None: ...
 
 
 class Catalog(Protocol):
@@ -76,11 +100,11 @@ class _Work:
     # Divisions a team's participant items named before (a team that moved division leaves an item there).
     team_divisions_before: dict[tuple[str, str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     voided: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
-    every_period: set[tuple[str, str, str]] = field(default_factory=set)
+    every_period: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     teams: set[tuple[str, str, str, str]] = field(default_factory=set)
     divisions: set[tuple[str, str, str, str]] = field(default_factory=set)
     programs: set[tuple[str, str, str]] = field(default_factory=set)
-    rules_changed: set[tuple[str, str]] = field(default_factory=set)
+    rules_changed: dict[tuple[str, str], str] = field(default_factory=dict)  # -> the old rules' document
     first_record: dict[Any, str] = field(default_factory=dict)
     last_record: dict[Any, str] = field(default_factory=dict)
 
@@ -118,7 +142,10 @@ def recompute(changes: Iterable[Change], standings: Standings, catalog: Catalog,
             (("program", k), lambda k=k: _program(k, standings, context, work.last_record[("program", k)]))
             for k in work.programs
         ),
-        *((("rules", k), lambda k=k: _rules_changed(k, standings, context)) for k in work.rules_changed),
+        *(
+            (("rules", k), lambda k=k, old=old: _rules_changed(k, old, standings, context))
+            for k, old in work.rules_changed.items()
+        ),
     ]
     for key, job in jobs:
         try:
@@ -171,8 +198,8 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
         if sk == "M":
             periods.add(current.key)
             rebuild = _rebuild_asked(change)
-            if rebuild == EVERY_PERIOD:
-                work.every_period.add(key)
+            if rebuild.startswith(EVERY_PERIOD):
+                work.every_period[key].add(rebuild)
             elif rebuild:
                 periods.add(rebuild)
             old_team = _team_of(change.old)
@@ -191,7 +218,7 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
     elif sk.startswith("PROG#") and len(parts) == 2 and change.new and change.old:
         if change.new.get("document") != change.old.get("document"):
             key2 = (parts[1], sk.removeprefix("PROG#"))
-            work.rules_changed.add(key2)
+            work.rules_changed.setdefault(key2, str(change.old.get("document") or ""))
             work.asked(("rules", key2), change.sequence)
     elif sk.startswith("PP#") and len(parts) == 6 and parts[4] == "T":
         key4 = (parts[1], parts[3], parts[5], sk.split("#")[1])
@@ -266,10 +293,12 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
     membership, log = standings.person_log(org, program_id, person)
     effective = effective_submissions(log)
     current = context.current(program)
-    every = key in work.every_period
+    markers = work.every_period.get(key, set())
     for s in log:
-        if every or s.id in work.voided.get(key, ()):
+        if markers or s.id in work.voided.get(key, ()):
             work.people[key].update(_periods_from(program, s.at, current))
+    for marker in markers:
+        work.people[key].update(_old_period_keys(marker, log, context.now))
     active = membership is not None and membership.active
     team = (membership.team_id or NO_GROUP) if active and membership else NO_GROUP
     division = (membership.division_id or NO_GROUP) if active and membership else NO_GROUP
@@ -277,7 +306,8 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
     old_teams = work.moved_from.get(key, set()) - {team, ""}
     for period_key in periods:
         period = parse_period(period_key, program.week_start)
-        values = participant_values(program, effective, period)
+        # A period of another kind is left over from rules that cut periods differently: it holds nothing now.
+        values = participant_values(program, effective, period) if period.kind is program.period else {}
         # A period belongs to the team the person was in at its end. For the current period that is their
         # team now; a past period keeps the team its item was placed in (a late score after a move).
         placed = (
@@ -288,9 +318,10 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
         have = standings.get_person_periods(org, program_id, [(home, period_key, person)]).get(
             (home, period_key, person)
         )
-        # Active members get an item when they have values, or for the current period when their membership
+        # Active members get an item when they have values, and in the current period also when their membership
         # changed (so the team's headcount is recomputed); anyone else has none.
-        wanted = active and (values or have is not None or (period_key == current.key and key in work.moved_from))
+        now_in = period_key == current.key and (have is not None or key in work.moved_from)
+        wanted = active and (bool(values) or now_in)
         if not active or not wanted:
             if have is not None:
                 standings.delete_person_period(org, program_id, home, period_key, person, mark)
@@ -331,7 +362,9 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
         if standings.get_group(org, program_id, "team", team, before, period) is not None:
             standings.delete_group(org, program_id, "team", team, before, period, mark)
     have = standings.get_group(org, program_id, "team", team, division, period)
-    if totals.headcount == 0:
+    # No member has a standing in the period (all voided, or the rules moved their scores elsewhere): a board
+    # shows the team from the roster, with nothing; an item would only be one more thing to keep right.
+    if totals.headcount == 0 or not items or not _of_kind(program, period):
         if have is not None:
             standings.delete_group(org, program_id, "team", team, division, period, mark)
         return
@@ -347,6 +380,11 @@ def team_totals(program: Program, members: Iterable[Participant], items: Mapping
         cascade_totals(program, p.id, items[p.id].values) if p.id in items else GroupTotals(headcount=1)
         for p in sorted(members, key=lambda p: p.id)
     )
+
+
+def _of_kind(program: Program, period_key: str) -> bool:
+    """Whether a period is cut the program's way: standings of another kind are left over from older rules."""
+    return parse_period(period_key, program.week_start).kind is program.period
 
 
 # --- levels 3 and 4: a division, the program ------------------------------------------------------------------
@@ -378,16 +416,30 @@ def _program(key: tuple[str, str, str], standings: Standings, context: _Context,
     divisions = standings.divisions(org, program_id, period)
     totals = combine(d.totals for d in sorted(divisions, key=lambda d: d.ref))
     have = standings.get_group(org, program_id, "program", program_id, "", period)
-    wanted = GroupPeriod("program", program_id, program.name if program else program_id, "", period, totals)
+    if program is None or not _of_kind(program, period):
+        if have is not None and not divisions:
+            standings.delete_group(org, program_id, "program", program_id, "", period, mark)
+        return
+    wanted = GroupPeriod("program", program_id, program.name, "", period, totals)
     if have != wanted:
         standings.put_group(org, program_id, wanted, mark)
 
 
-def _rules_changed(key: tuple[str, str], standings: Standings, context: _Context) -> None:
+def _rules_changed(key: tuple[str, str], old_document: str, standings: Standings, context: _Context) -> None:
     """New rules: have the stream recompute every participant's standing in every period they have scores in
-    (and the current one), each on their own shard; the levels above follow from those writes."""
+    (and the current one, and those the old rules put scores in), each on their own shard; the levels above
+    follow from those writes."""
     org, program_id = key
-    if context.program(org, program_id) is None:
+    program = context.program(org, program_id)
+    if program is None:
         return
-    for person in context.roster(org, program_id).participants.values():
-        standings.touch_membership(org, program_id, person, EVERY_PERIOD, context.now)
+    marker = every_period_marker(_program_or_none(old_document), program)
+    people = sorted(context.roster(org, program_id).participants.values(), key=lambda p: p.id)
+    standings.touch_memberships(org, program_id, people, marker, context.now)
+
+
+def _program_or_none(document: str) -> Program | None:
+    try:
+        return program_from_dict(json.loads(document))
+    except (ValueError, PodiumError):  # no earlier rules to compare with
+        return None

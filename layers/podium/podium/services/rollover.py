@@ -47,8 +47,7 @@ def start_new_periods(store: Store, now: datetime) -> list[Started]:
         if record.period_started == period:
             continue
         people = [p for p in store.list_participants(record.org, record.id) if p.active]
-        for person in people:
-            store.touch_membership(record.org, record.id, person, period, now)
+        store.touch_memberships(record.org, record.id, people, period, now)
         store.mark_period_started(record, period)
         started.append(Started(record.org, record.id, period, len(people)))
     return started

@@ -24,6 +24,7 @@ from podium.services.boards import board_period
 from podium.services.programs import find_program
 
 Progress = Callable[[str], None]
+PROGRESS_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def expected_standings(store: Any, org: str, program_id: str, period: Period, pr
         values = participant_values(program, effective_submissions(log), period)
         if values:
             people[person.id] = (person.team_id or NO_GROUP, person.division_id or NO_GROUP, dict(values))
-        if n % 50 == 0 or n == len(active):
+        if n % PROGRESS_EVERY == 0 or n == len(active):
             progress(f"read {n}/{len(active)} participants' logs")
 
     class _Item:
@@ -142,10 +143,9 @@ def rebuild(
         if home != pp.team:
             standings.delete_person_period(org, program_id, pp.team, period.key, pp.person)
     people = sorted(roster.participants.values(), key=lambda p: p.id)
-    for n, person in enumerate(people, start=1):
-        store.touch_membership(org, program_id, person, period.key, now)
-        if n % 50 == 0 or n == len(people):
-            progress(f"asked the stream to recompute {n}/{len(people)} participants")
+    for start in range(0, len(people), PROGRESS_EVERY):
+        store.touch_memberships(org, program_id, people[start : start + PROGRESS_EVERY], period.key, now)
+        progress(f"asked the stream to recompute {min(start + PROGRESS_EVERY, len(people))}/{len(people)} participants")
     return period, len(people)
 
 
