@@ -69,7 +69,8 @@ class RunningStack:
         return status, json.loads(body) if body else None
 
 
-def start_stack(data_dir: Path, port: int | None = None) -> RunningStack:
+def start_stack(data_dir: Path, port: int | None = None, root: Path = ROOT) -> RunningStack:
+    """`podium local` in `root` (a checkout, or a copy of one with a changed template), on a free port."""
     if not (find_jar() and java_available()):
         if os.environ.get("CI"):
             pytest.fail("the end-to-end tests need DynamoDB Local and Java 17+")
@@ -81,7 +82,7 @@ def start_stack(data_dir: Path, port: int | None = None) -> RunningStack:
     log = (data_dir / "stack.log").open("a")  # a file, not a pipe nobody reads (a full pipe would stall the stack)
     process = subprocess.Popen(
         [PODIUM, "local", "--no-demo", "--port", str(port), "--data", str(data_dir)],
-        cwd=ROOT,
+        cwd=root,
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,

@@ -80,9 +80,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(e2e_stack, "ROOT", repo)  # start_stack runs `podium local` in ROOT: here, the copy
-        running = start_stack(tmp_path_factory.mktemp("podium"))
+    running = start_stack(tmp_path_factory.mktemp("podium"), root=repo)
     try:
         yield running
     finally:
@@ -104,7 +102,7 @@ def test_a_fired_schedule_sends_an_email_and_a_post_that_land_in_the_outbox(stac
 
     status, listing = stack.json("GET", "/outbox.json")
     assert status == 200
-    assert [s["function"] for s in listing["schedules"]] == ["DigestFunction"]
+    assert "DigestFunction" in [s["function"] for s in listing["schedules"]]
     (email,) = [e for e in listing["entries"] if e["kind"] == "email"]
     (post,) = [e for e in listing["entries"] if e["kind"] == "post"]
     assert (email["subject"], email["to"], email["message_id"]) == (
