@@ -94,13 +94,19 @@ class ApiKeyItem(_Item):
 ALL_PROGRAMS = "PROGRAMS"
 
 
-class _AllPrograms(GlobalSecondaryIndex["ProgramItem"]):  # type: ignore[no-untyped-call]
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
+def gsi1_index() -> Any:
+    """The sparse index `gsi1` (template.yaml), for one model: PynamoDB keeps each index's model on its class,
+    so every model that uses the index gets a class of its own."""
 
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+    class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+        class Meta:
+            index_name = "gsi1"
+            projection = AllProjection()
+
+        gsi1pk = UnicodeAttribute(hash_key=True)
+        gsi1sk = UnicodeAttribute(range_key=True)
+
+    return Gsi1()
 
 
 class ProgramItem(_Item):
@@ -114,7 +120,7 @@ class ProgramItem(_Item):
     period_started = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
-    everywhere = _AllPrograms()
+    everywhere = gsi1_index()
 
 
 class ProgramVersionItem(_Item):

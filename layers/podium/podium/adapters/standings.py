@@ -21,9 +21,8 @@ from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from podium.adapters.dynamodb import DynamoStore, _bind, _Item, _stored, person_pk
+from podium.adapters.dynamodb import DynamoStore, _bind, _Item, _stored, gsi1_index, person_pk
 from podium.domain.rollup import GroupTotals, MetricTotals
 from podium.domain.roster import Participant
 from podium.domain.scoring import MetricValue
@@ -54,15 +53,6 @@ class GroupPeriod:
     totals: GroupTotals
 
 
-class _ByPeriod(GlobalSecondaryIndex["StandingItem"]):  # type: ignore[no-untyped-call]
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
 class StandingItem(_Item):
     period = UnicodeAttribute()
     ref = UnicodeAttribute()
@@ -76,7 +66,7 @@ class StandingItem(_Item):
     # The latest stream record (zero-padded sequence number) this item was computed from. A write from older
     # records, such as a slow invocation racing its own retry, is refused, so it cannot undo a newer one.
     watermark = UnicodeAttribute(null=True)
-    by_period = _ByPeriod()
+    by_period = gsi1_index()
 
 
 def team_pk(org: str, program: str, team: str) -> str:

@@ -30,7 +30,7 @@ from podium.domain.errors import (
     UnknownBoard,
     UnsupportedMediaType,
 )
-from podium.domain.text import storable
+from podium.domain.text import leaves, storable
 
 # API Gateway passes at most 6 MB to Lambda; refuse anything bigger than this before decoding it.
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -144,19 +144,12 @@ def parse_json(data: bytes) -> Any:
 def _check_values(value: Any) -> None:
     # Integers beyond float range (e.g. 1e400 written out) parse in Python; refuse them here, once. JSON may
     # also escape a lone surrogate (\ud800), which no UTF-8 store or answer can hold.
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-        elif isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 1000:
+    for v in leaves(value):
+        if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 1000:
             raise BadRequest("a number in the body is too large", code="malformed_json")
-        elif isinstance(v, float) and not math.isfinite(v):
+        if isinstance(v, float) and not math.isfinite(v):
             raise BadRequest("a number in the body is not finite", code="malformed_json")
-        elif isinstance(v, str) and not storable(v):
+        if isinstance(v, str) and not storable(v):
             raise BadRequest("a string in the body holds a lone UTF-16 surrogate", code="malformed_json")
 
 

@@ -3,6 +3,7 @@ page or answer can hold."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -14,8 +15,9 @@ def storable(text: str) -> bool:
     return True
 
 
-def unstorable_text(value: Any) -> bool:
-    """Whether any key or string in a JSON-shaped value holds a lone surrogate."""
+def leaves(value: Any) -> Iterator[Any]:
+    """Every key and every value that is not a mapping or a list, in a JSON-shaped value (without recursion, so
+    any depth is fine)."""
     stack = [value]
     while stack:
         v = stack.pop()
@@ -24,6 +26,10 @@ def unstorable_text(value: Any) -> bool:
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-        elif isinstance(v, str) and not storable(v):
-            return True
-    return False
+        else:
+            yield v
+
+
+def unstorable_text(value: Any) -> bool:
+    """Whether any key or string in a JSON-shaped value holds a lone surrogate."""
+    return any(isinstance(v, str) and not storable(v) for v in leaves(value))
