@@ -51,6 +51,8 @@ class GroupPeriod:
     parent: str  # a team's division, a division's program
     period: str
     totals: GroupTotals
+    # A team carries its division's name, so the division's recompute needs no roster read.
+    parent_name: str = ""
 
 
 class StandingItem(_Item):
@@ -224,7 +226,7 @@ class DynamoStandings:
                 name=g.name,
                 division=g.parent if g.level == "team" else None,
                 headcount=g.totals.headcount,
-                data={"totals": _totals_json(g.totals)},
+                data={"totals": _totals_json(g.totals), **({"parent_name": g.parent_name} if g.parent_name else {})},
                 watermark=watermark,
             ),
             watermark,
@@ -279,4 +281,5 @@ def _group(item: StandingItem) -> GroupPeriod:
         for k, (v, p, c, at) in data["totals"].items()
     }
     parent = item.division or NO_GROUP if level == "team" else ""
-    return GroupPeriod(level, item.ref, item.name, parent, item.period, GroupTotals(int(item.headcount or 0), metrics))
+    totals = GroupTotals(int(item.headcount or 0), metrics)
+    return GroupPeriod(level, item.ref, item.name, parent, item.period, totals, str(data.get("parent_name", "")))

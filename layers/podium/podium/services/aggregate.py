@@ -29,6 +29,7 @@ from podium.observability import logger
 from podium.services.ports import ProgramRecord
 
 NO_GROUP = "-"
+NO_DIVISION = "No division"
 # Aggregates that carry forward: a late value changes every later period's standing too.
 CARRIED = (PeriodAggregate.IGNORE_PERIOD, PeriodAggregate.DIFFERENCE)
 # A membership marker asking for every period the person has scores in (new rules change them all). When the
@@ -355,6 +356,8 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
         members = roster.team_members(team)
         group = roster.teams.get(team)
         name, division = (group.name, group.parent or NO_GROUP) if group else (team, NO_GROUP)
+    division_group = roster.divisions.get(division)
+    division_name = division_group.name if division_group else NO_DIVISION
     items = {pp.person: pp for pp in standings.team_people(org, program_id, team, period)}
     totals = team_totals(program, members, items)
     # A team that moved to another division leaves no item behind in the old one.
@@ -368,7 +371,7 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
         if have is not None:
             standings.delete_group(org, program_id, "team", team, division, period, mark)
         return
-    wanted = GroupPeriod("team", team, name, division, period, totals)
+    wanted = GroupPeriod("team", team, name, division, period, totals, division_name)
     if have != wanted:
         standings.put_group(org, program_id, wanted, mark)
 
@@ -394,16 +397,16 @@ def _division(key: tuple[str, str, str, str], standings: Standings, context: _Co
     from podium.adapters.standings import GroupPeriod
 
     org, program_id, division, period = key
-    roster = context.roster(org, program_id)
-    teams = standings.division_teams(org, program_id, division, period)
-    totals = combine(t.totals for t in sorted(teams, key=lambda t: t.ref))
-    group = roster.divisions.get(division)
+    teams = sorted(standings.division_teams(org, program_id, division, period), key=lambda t: t.ref)
+    totals = combine(t.totals for t in teams)
+    # Every team item carries the division's name as the roster gave it when the team was recomputed.
+    name = next((t.parent_name for t in teams if t.parent_name), NO_DIVISION)
     have = standings.get_group(org, program_id, "division", division, "", period)
     if totals.headcount == 0:
         if have is not None:
             standings.delete_group(org, program_id, "division", division, "", period, mark)
         return
-    wanted = GroupPeriod("division", division, group.name if group else "No division", "", period, totals)
+    wanted = GroupPeriod("division", division, name, "", period, totals)
     if have != wanted:
         standings.put_group(org, program_id, wanted, mark)
 
