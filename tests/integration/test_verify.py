@@ -55,3 +55,28 @@ def test_verify_reports_drift_and_rebuild_repairs_it(admin: Client, stream, caps
     stream.drain()
     capsys.readouterr()
     assert main(["verify", "--org", "acme", "--program", "sprint"]) == 0, capsys.readouterr().out
+
+
+def test_a_team_with_no_scores_in_a_past_period_still_counts_in_its_divisions_means(
+    admin: Client, stream, capsys
+) -> None:
+    daily = {**PROGRAM, "id": "daily", "period": "day"}
+    assert admin.call("PUT", "/v1/programs/daily", daily).status == 200
+    assert admin.call("PUT", "/v1/programs/daily/roster", ROSTER, content_type="text/csv").status == 200
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    rows = [
+        {"id": "a1", "participant": "ann", "at": yesterday.isoformat(), "values": {"calls": 5, "nps": 40}},
+        {"id": "c1", "participant": "cy", "at": yesterday.isoformat(), "values": {"calls": 3, "nps": 80}},
+    ]
+    assert admin.call("POST", "/v1/programs/daily/submissions", rows).json["accepted"] == 2
+    stream.drain()
+    period = yesterday.strftime("%Y-%m-%d")
+    # Cy's team (Blue) is left with no scores that day: North's nps is still a mean over all three people.
+    void = admin.call("POST", "/v1/programs/daily/submissions/c1/void", {"participant": "cy"})
+    assert void.status == 200, void.text
+    stream.drain()
+    board = admin.call("GET", "/v1/programs/daily/boards/program", query=f"period={period}").json
+    north = next(s for s in board["standings"] if s["id"] == "north")
+    assert north["metrics"]["nps"]["points"] == round(40 / 3, 4) and north["headcount"] == 3
+    capsys.readouterr()
+    assert main(["verify", "--org", "acme", "--program", "daily", "--period", period]) == 0, capsys.readouterr().out

@@ -60,3 +60,22 @@ def test_different_names_that_would_share_an_id_are_refused():
 def test_an_id_with_a_trailing_newline_is_refused():
     with pytest.raises(InvalidInput, match="id must be"):
         build_roster([Participant("a\n", "A")])
+
+
+def test_headcounts_count_active_people_by_division_and_team() -> None:
+    from podium.domain.rollup import GroupTotals, with_headcounts
+
+    roster = build_roster(
+        [
+            Participant("ann", "Ann", team="Red", division="North"),
+            Participant("bob", "Bob", team="Red", division="North"),
+            Participant("cy", "Cy", team="Blue", division="North", active=False),
+            Participant("di", "Di", team="Loose"),
+            Participant("ed", "Ed"),
+        ]
+    )
+    assert roster.headcounts == {("north", "red"): 2, (None, "loose"): 1, (None, None): 1}
+    assert roster.team_headcounts("north") == {"red": 2}
+    assert roster.division_headcounts() == {"north": 2, None: 2}
+    stored = {"red": GroupTotals(headcount=2, metrics={})}
+    assert with_headcounts(stored, {"red": 2, "blue": 3}) == {"red": stored["red"], "blue": GroupTotals(headcount=3)}

@@ -51,8 +51,6 @@ class GroupPeriod:
     parent: str  # a team's division, a division's program
     period: str
     totals: GroupTotals
-    # A team carries its division's name, so the division's recompute needs no roster read.
-    parent_name: str = ""
 
 
 class StandingItem(_Item):
@@ -226,7 +224,7 @@ class DynamoStandings:
                 name=g.name,
                 division=g.parent if g.level == "team" else None,
                 headcount=g.totals.headcount,
-                data={"totals": _totals_json(g.totals), **({"parent_name": g.parent_name} if g.parent_name else {})},
+                data={"totals": _totals_json(g.totals)},
                 watermark=watermark,
             ),
             watermark,
@@ -281,5 +279,4 @@ def _group(item: StandingItem) -> GroupPeriod:
         for k, (v, p, c, at) in data["totals"].items()
     }
     parent = item.division or NO_GROUP if level == "team" else ""
-    totals = GroupTotals(int(item.headcount or 0), metrics)
-    return GroupPeriod(level, item.ref, item.name, parent, item.period, totals, str(data.get("parent_name", "")))
+    return GroupPeriod(level, item.ref, item.name, parent, item.period, GroupTotals(int(item.headcount or 0), metrics))

@@ -12,8 +12,11 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from podium.domain.program import MeanOver, Metric, TeamRollup
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,12 @@ class MetricTotals:
 class GroupTotals:
     headcount: int = 0
     metrics: Mapping[str, MetricTotals] = field(default_factory=dict)
+
+
+def with_headcounts(stored: Mapping[K, GroupTotals], headcounts: Mapping[K, int]) -> dict[K, GroupTotals]:
+    """Every group's totals: stored ones where there are any, and for each other group on the roster its headcount
+    alone. A group whose members have no values in a period still counts in a mean over headcount above it."""
+    return {**{g: GroupTotals(headcount=n) for g, n in headcounts.items()}, **stored}
 
 
 def participant_totals(scores: Mapping[str, tuple[float | None, float, datetime | None]]) -> GroupTotals:

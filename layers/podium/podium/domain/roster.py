@@ -68,6 +68,25 @@ class Roster:
     def team_members(self, team_id: str) -> list[Participant]:
         return list(self._members.get(team_id, []))
 
+    @cached_property
+    def headcounts(self) -> dict[tuple[str | None, str | None], int]:
+        """Active participants by (division id, team id): a team's division is its parent; someone without a team
+        is counted under (None, None)."""
+        counts: dict[tuple[str | None, str | None], int] = defaultdict(int)
+        for p in self.active:
+            team = self.teams.get(p.team_id) if p.team_id else None
+            counts[(team.parent if team else None, team.id if team else None)] += 1
+        return dict(counts)
+
+    def team_headcounts(self, division_id: str | None) -> dict[str | None, int]:
+        return {t: n for (d, t), n in self.headcounts.items() if d == division_id}
+
+    def division_headcounts(self) -> dict[str | None, int]:
+        counts: dict[str | None, int] = defaultdict(int)
+        for (d, _), n in self.headcounts.items():
+            counts[d] += n
+        return dict(counts)
+
     def division_teams(self, division_id: str) -> list[Group]:
         return [t for t in self.teams.values() if t.parent == division_id]
 

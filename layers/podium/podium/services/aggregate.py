@@ -21,7 +21,7 @@ from podium.domain.boards import cascade_totals
 from podium.domain.errors import PodiumError
 from podium.domain.periods import Period, parse_period, period_of, period_of_day
 from podium.domain.program import PeriodAggregate, PeriodKind, Program, Weekday, program_from_dict
-from podium.domain.rollup import GroupTotals, combine
+from podium.domain.rollup import GroupTotals, combine, with_headcounts
 from podium.domain.roster import Participant, Roster, build_roster
 from podium.domain.scoring import participant_values
 from podium.domain.submissions import Submission, effective_submissions
@@ -356,8 +356,6 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
         members = roster.team_members(team)
         group = roster.teams.get(team)
         name, division = (group.name, group.parent or NO_GROUP) if group else (team, NO_GROUP)
-    division_group = roster.divisions.get(division)
-    division_name = division_group.name if division_group else NO_DIVISION
     items = {pp.person: pp for pp in standings.team_people(org, program_id, team, period)}
     totals = team_totals(program, members, items)
     # A team that moved to another division leaves no item behind in the old one.
@@ -371,7 +369,7 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
         if have is not None:
             standings.delete_group(org, program_id, "team", team, division, period, mark)
         return
-    wanted = GroupPeriod("team", team, name, division, period, totals, division_name)
+    wanted = GroupPeriod("team", team, name, division, period, totals)
     if have != wanted:
         standings.put_group(org, program_id, wanted, mark)
 
@@ -394,38 +392,52 @@ def _of_kind(program: Program, period_key: str) -> bool:
 
 
 def _division(key: tuple[str, str, str, str], standings: Standings, context: _Context, mark: str) -> None:
+    """A division's totals: its teams' items, and the headcount of each roster team without one."""
     from podium.adapters.standings import GroupPeriod
 
     org, program_id, division, period = key
-    teams = sorted(standings.division_teams(org, program_id, division, period), key=lambda t: t.ref)
-    totals = combine(t.totals for t in teams)
-    # Every team item carries the division's name as the roster gave it when the team was recomputed.
-    name = next((t.parent_name for t in teams if t.parent_name), NO_DIVISION)
+    program = context.program(org, program_id)
+    roster = context.roster(org, program_id)
+    stored = {t.ref: t.totals for t in standings.division_teams(org, program_id, division, period)}
+    teams = with_headcounts(stored, _placed(roster.team_headcounts(_group_id(division))))
+    totals = combine(teams[t] for t in sorted(teams))
+    group = roster.divisions.get(division)
     have = standings.get_group(org, program_id, "division", division, "", period)
-    if totals.headcount == 0:
+    if program is None or not stored or not _of_kind(program, period):
         if have is not None:
             standings.delete_group(org, program_id, "division", division, "", period, mark)
         return
-    wanted = GroupPeriod("division", division, name, "", period, totals)
+    wanted = GroupPeriod("division", division, group.name if group else NO_DIVISION, "", period, totals)
     if have != wanted:
         standings.put_group(org, program_id, wanted, mark)
 
 
 def _program(key: tuple[str, str, str], standings: Standings, context: _Context, mark: str) -> None:
+    """The program's totals: its divisions' items, and the headcount of each roster division without one."""
     from podium.adapters.standings import GroupPeriod
 
     org, program_id, period = key
     program = context.program(org, program_id)
-    divisions = standings.divisions(org, program_id, period)
-    totals = combine(d.totals for d in sorted(divisions, key=lambda d: d.ref))
+    stored = {d.ref: d.totals for d in standings.divisions(org, program_id, period)}
+    divisions = with_headcounts(stored, _placed(context.roster(org, program_id).division_headcounts()))
+    totals = combine(divisions[d] for d in sorted(divisions))
     have = standings.get_group(org, program_id, "program", program_id, "", period)
-    if program is None or not _of_kind(program, period):
-        if have is not None and not divisions:
+    if program is None or not stored or not _of_kind(program, period):
+        if have is not None:
             standings.delete_group(org, program_id, "program", program_id, "", period, mark)
         return
     wanted = GroupPeriod("program", program_id, program.name, "", period, totals)
     if have != wanted:
         standings.put_group(org, program_id, wanted, mark)
+
+
+def _group_id(stored_ref: str) -> str | None:
+    return None if stored_ref == NO_GROUP else stored_ref
+
+
+def _placed(headcounts: Mapping[str | None, int]) -> dict[str, int]:
+    """Roster headcounts keyed as items are stored: no team or no division is NO_GROUP."""
+    return {NO_GROUP if ref is None else ref: n for ref, n in headcounts.items()}
 
 
 def _rules_changed(key: tuple[str, str], old_document: str, standings: Standings, context: _Context) -> None:

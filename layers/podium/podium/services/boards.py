@@ -17,7 +17,7 @@ from podium.domain.boards import Board, BoardKind, Level, Scorebook, group_board
 from podium.domain.errors import InvalidPeriod, NotFound, UnknownBoard
 from podium.domain.periods import Period, parse_period, period_of
 from podium.domain.program import Program
-from podium.domain.rollup import GroupTotals
+from podium.domain.rollup import GroupTotals, with_headcounts
 from podium.domain.roster import Roster, build_roster
 from podium.services.auth import Principal
 from podium.services.ports import Scope, Store
@@ -66,16 +66,14 @@ def read_board(
         if division is None:
             raise UnknownBoard(f"no division {ref!r} in program {program_id!r}")
         stored = {t.ref: t.totals for t in standings.division_teams(org, program_id, division.id, key)}
+        teams = with_headcounts(stored, roster.team_headcounts(division.id))
         groups = [
-            (t.id, t.name, Level.TEAM, stored.get(t.id) or GroupTotals(len(roster.team_members(t.id))))
-            for t in roster.division_teams(division.id)
+            (t.id, t.name, Level.TEAM, teams.get(t.id, GroupTotals())) for t in roster.division_teams(division.id)
         ]
         return group_board(program, period, kind, division.id, division.name, groups)
     stored = {d.ref: d.totals for d in standings.divisions(org, program_id, key)}
-    groups = [
-        (d.id, d.name, Level.DIVISION, stored.get(d.id) or GroupTotals(_division_headcount(roster, d.id)))
-        for d in roster.divisions.values()
-    ]
+    divisions = with_headcounts(stored, roster.division_headcounts())
+    groups = [(d.id, d.name, Level.DIVISION, divisions.get(d.id, GroupTotals())) for d in roster.divisions.values()]
     return group_board(program, period, kind, None, program.name, groups)
 
 
@@ -94,10 +92,6 @@ def board_period(program: Program, period_key: str | None, now: datetime) -> Per
 
 def _has_loose_groups(roster: Roster) -> bool:
     return any(t.parent is None for t in roster.teams.values()) or any(p.team_id is None for p in roster.active)
-
-
-def _division_headcount(roster: Roster, division_id: str) -> int:
-    return sum(len(roster.team_members(t.id)) for t in roster.division_teams(division_id))
 
 
 def read_scorecard(
