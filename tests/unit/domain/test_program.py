@@ -213,3 +213,24 @@ def test_enum_values_are_case_insensitive():
     program = program_from_dict({"id": "p", "period": "Month", "metrics": [{"key": "a", "order": "ASC"}]})
     assert program.period is PeriodKind.MONTH
     assert program.metrics[0].order is Order.ASC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id: p\nmetrics: &m [*m]\n",  # refers to itself: walking it would never end
+        "id: p\nname: &n N\nmetrics: [{key: a, label: *n}]\n",
+        "a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]\n",  # grows exponentially when written out
+    ],
+)
+def test_a_program_file_with_yaml_aliases_is_refused_at_its_line(text: str) -> None:
+    with pytest.raises(InvalidProgram, match="aliases"):
+        parse_program(text)
+
+
+def test_yaml_keys_are_taken_as_written_and_dates_stay_text() -> None:
+    program = parse_program(
+        "id: p\nname: 2026-01-01\nmetrics:\n  - key: a\n    points: {target: 10, target_overrides: {007: 5, 2026-01-01: 6}}\n"
+    )
+    assert program.name == "2026-01-01"
+    assert dict(program.metrics[0].points.target_overrides) == {"007": 5, "2026-01-01": 6}

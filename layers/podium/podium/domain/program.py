@@ -212,7 +212,14 @@ def _unique_key_loader() -> Any:
     import yaml
 
     class UniqueKeyLoader(yaml.SafeLoader):
-        """A program is JSON-shaped: keys are text as written (`2026-01-01:` and `123:` too), no timestamps."""
+        """A program is JSON-shaped: keys are text as written (`2026-01-01:` and `123:` too), no timestamps, and
+        no aliases (`*name`: one can make a document refer to itself, or grow exponentially)."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.events.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
+            return super().compose_node(parent, index)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
             mapping: dict[Any, Any] = {}
