@@ -153,3 +153,23 @@ def test_fire_without_a_running_stack_says_so(repo: Path, tmp_path: Path) -> Non
     fired = fire(repo, tmp_path / "nothing-here", "DigestFunction")
     assert fired.returncode == 2
     assert "no local stack is running" in fired.stderr
+
+
+def test_other_sites_cannot_reach_the_stack_or_its_keyless_actions(stack: RunningStack) -> None:
+    parts = urlsplit(stack.url)
+
+    def send(method: str, path: str, headers: dict[str, str]) -> int:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        connection.request(method, path, body=b"{}", headers=headers)
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    # A page on a domain rebound to 127.0.0.1 sends its own name as Host: it reads nothing.
+    assert send("GET", "/outbox.json", {"Host": "evil.example:80"}) == 403
+    assert send("GET", "/v1/openapi.json", {"Host": f"evil.example:{parts.port}"}) == 403
+    # A page on another site may post to this port from the browser: not to fire a function or fake a post.
+    cross_site = {"Origin": "https://evil.example", "Content-Type": "text/plain"}
+    assert send("POST", "/_local/fire/DigestFunction", cross_site) == 403
+    assert send("POST", "/outbox/channels/slack", {"Sec-Fetch-Site": "cross-site"}) == 403
+    assert send("GET", "/outbox.json", {"Host": f"localhost:{parts.port}"}) == 200

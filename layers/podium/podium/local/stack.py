@@ -109,7 +109,9 @@ def configure_environment(endpoint: str, ses_endpoint: str, channel_outbox: str)
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
-    os.environ.pop("AWS_PROFILE", None)
+    # A profile, a session or an order to ignore the endpoints above would point the functions at real AWS.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        os.environ.pop(name, None)
 
 
 class ApiPool:
@@ -143,7 +145,9 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
             path, _, query = self.path.partition("?")
             request_headers = dict(self.headers.items())
             try:
-                local = _local_reply(stack, self.command, path, request_headers, body)
+                local = _refused(stack, path, request_headers) or _local_reply(
+                    stack, self.command, path, request_headers, body
+                )
                 if local is not None:
                     status, headers, payload = local
                 else:
@@ -182,6 +186,24 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
 
 
 Reply = tuple[int, dict[str, str], bytes]
+# Paths that act without a key: only this machine's own tools and functions may call them, not a web page.
+LOCAL_ACTIONS = ("/_local/", "/outbox/channels")
+
+
+def _refused(stack: Stack, path: str, headers: dict[str, str]) -> Reply | None:
+    """The stack answers only to its own name (a page that rebinds a domain to 127.0.0.1 gets nothing), and its
+    key-less actions only to callers that are not a browser on another site."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    ours = {f"127.0.0.1:{stack.port}", f"localhost:{stack.port}"}
+    host = lowered.get("host", "").lower()
+    if host and host not in ours:
+        return _json_reply(403, {"error": {"code": "forbidden", "message": f"this stack answers as {stack.url}"}})
+    if path.startswith(LOCAL_ACTIONS):
+        origin = lowered.get("origin", "").lower().removeprefix("http://")
+        if (origin and origin not in ours) or lowered.get("sec-fetch-site") == "cross-site":
+            message = "local actions are not for other sites' pages"
+            return _json_reply(403, {"error": {"code": "forbidden", "message": message}})
+    return None
 
 
 def _local_reply(stack: Stack, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply | None:
