@@ -79,3 +79,23 @@ def test_headcounts_count_active_people_by_division_and_team() -> None:
     assert roster.division_headcounts() == {"north": 2, None: 2}
     stored = {"red": GroupTotals(headcount=2, metrics={})}
     assert with_headcounts(stored, {"red": 2, "blue": 3}) == {"red": stored["red"], "blue": GroupTotals(headcount=3)}
+
+
+def test_a_participant_keeps_every_placement_and_stands_where_they_were_at_an_instant() -> None:
+    from datetime import UTC, datetime
+
+    from podium.domain.roster import roster_as_of
+
+    monday, wednesday, friday = (datetime(2026, 11, d, 9, tzinfo=UTC) for d in (23, 25, 27))
+    ann = Participant("ann", "Ann", team="Red", division="North").placed(None, monday)
+    moved = Participant("ann", "Ann", team="Blue", division="South").placed(ann, wednesday)
+    renamed = Participant("ann", "Annie", team="Blue", division="South").placed(moved, friday)
+    left = Participant("ann", "Annie", team="Blue", division="South", active=False).placed(renamed, friday)
+    assert [h.team for h in renamed.history] == ["Red", "Blue"]  # a new name is not a new placement
+    assert [(h.team, h.active) for h in left.history] == [("Red", True), ("Blue", True), ("Blue", False)]
+    assert (left.as_of(wednesday).team, left.as_of(wednesday).active) == ("Red", True)  # just before the move
+    assert (left.as_of(datetime(2026, 11, 26, tzinfo=UTC)).team, left.as_of(friday).active) == ("Blue", True)
+    assert left.as_of(datetime(2026, 11, 1, tzinfo=UTC)).team == "Red"  # scores from before they joined
+    assert left.as_of(datetime(2026, 12, 1, tzinfo=UTC)) is left
+    assert roster_as_of([left], wednesday).team_members("red")[0].id == "ann"
+    assert moved == Participant("ann", "Ann", team="Blue", division="South")  # history is not part of equality

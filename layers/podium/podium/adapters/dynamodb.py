@@ -46,7 +46,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from podium.domain.errors import Conflict
-from podium.domain.roster import Participant
+from podium.domain.roster import Participant, Placement
 from podium.domain.submissions import Submission
 from podium.services.ports import ApiKey, Org, ProgramRecord, PutOutcome, Scope, StoredSubmission
 
@@ -135,6 +135,8 @@ class ParticipantItem(_Item):
     division = UnicodeAttribute(null=True)
     active = BooleanAttribute()
     updated_at = UTCDateTimeAttribute()
+    # Every placement since they joined: [[since, team, division, active], ...] (see Participant.history).
+    history = JSONAttribute(null=True)
 
 
 class MembershipItem(_Item):
@@ -146,6 +148,7 @@ class MembershipItem(_Item):
     division = UnicodeAttribute(null=True)
     active = BooleanAttribute()
     updated_at = UTCDateTimeAttribute()
+    history = JSONAttribute(null=True)
     # Set by `podium rebuild`: the period whose standings the aggregator should recompute for this person.
     rebuild_period = UnicodeAttribute(null=True)
     touched_at = UTCDateTimeAttribute(null=True)
@@ -352,6 +355,7 @@ class DynamoStore:
                         division=p.division,
                         active=p.active,
                         updated_at=at,
+                        history=history_json(p),
                     )
                 )
         with self.memberships.batch_write() as batch:
@@ -366,6 +370,7 @@ class DynamoStore:
                         division=p.division,
                         active=p.active,
                         updated_at=at,
+                        history=history_json(p),
                     )
                 )
 
@@ -486,14 +491,27 @@ def _program(org: str, item: ProgramItem) -> ProgramRecord:
     )
 
 
-def _participant(item: ParticipantItem) -> Participant:
+def _participant(item: ParticipantItem | MembershipItem, person: str | None = None) -> Participant:
     return Participant(
-        id=item.sk.removeprefix("P#"),
+        id=person or item.sk.removeprefix("P#"),
         name=item.name,
-        email=item.email or "",
+        email=getattr(item, "email", None) or "",
         team=item.team,
         division=item.division,
         active=item.active,
+        history=history_of(item.history),
+    )
+
+
+def history_json(p: Participant) -> list[list[Any]] | None:
+    return [[h.since.isoformat(), h.team, h.division, h.active] for h in p.history] or None
+
+
+def history_of(raw: Any) -> tuple[Placement, ...]:
+    entries = json.loads(raw) if isinstance(raw, str) else raw or []
+    return tuple(
+        Placement(datetime.fromisoformat(since), team, division, bool(active))
+        for since, team, division, active in entries
     )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
 
-from podium.adapters.dynamodb import DynamoStore, _bind, _Item, _stored, gsi1_index, person_pk
+from podium.adapters.dynamodb import DynamoStore, _bind, _Item, _participant, _stored, gsi1_index, person_pk
 from podium.domain.rollup import GroupTotals, MetricTotals
 from podium.domain.roster import Participant
 from podium.domain.scoring import MetricValue
@@ -111,8 +111,7 @@ class DynamoStandings:
             for raw in page.get("Items", []):
                 sk = raw["sk"]["S"]
                 if sk == "M":
-                    m = s.memberships.from_raw_data(raw)
-                    membership = Participant(person, m.name, "", m.team, m.division, m.active)
+                    membership = _participant(s.memberships.from_raw_data(raw), person)
                 elif sk.startswith("S#"):
                     submissions.append(_stored(s.submissions.from_raw_data(raw)).submission)
             start = page.get("LastEvaluatedKey")

@@ -133,6 +133,11 @@ def _week(year: int, number: int, week_start: Weekday, text: str) -> Period:
     return period_of_day(fourth, PeriodKind.WEEK, week_start)
 
 
+def end_instant(period: Period, tz: ZoneInfo) -> datetime | None:
+    """When a period ends (`all` never does): the roster a period's standings use is the one just before this."""
+    return _local_midnight(period.end_day, tz) if period.end_day is not None else None
+
+
 def _add_months(first: date, months: int) -> date:
     index = first.year * 12 + first.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)

@@ -6,7 +6,8 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cached_property
 
 from podium.domain.errors import InvalidInput, Problem
@@ -21,6 +22,16 @@ def slug(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a participant stood from `since` on: their team, division and whether they were active."""
+
+    since: datetime
+    team: str | None
+    division: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
 class Participant:
     id: str
     name: str
@@ -28,6 +39,28 @@ class Participant:
     team: str | None = None  # team name as given; its id is slug(team)
     division: str | None = None
     active: bool = True
+    # Every placement since they joined, oldest first; the last is the one above. A period's standings use the
+    # placement at the period's end. Not part of equality: two records of the same person are equal as they are now.
+    history: tuple[Placement, ...] = field(default=(), compare=False)
+
+    def placed(self, previous: Participant | None, at: datetime) -> Participant:
+        """This participant as saved at `at`: their history is the previous record's, plus a new placement if
+        their team, division or status changed (or they are new)."""
+        history = previous.history if previous is not None else ()
+        now = Placement(at, self.team, self.division, self.active)
+        last = history[-1] if history else None
+        if last is None or (last.team, last.division, last.active) != (now.team, now.division, now.active):
+            history = (*history, now)
+        return replace(self, history=history)
+
+    def as_of(self, instant: datetime) -> Participant:
+        """Where they stood just before `instant` (a period's end). Before their first placement, where that
+        placed them: scores may be sent for days before someone joined the roster."""
+        before = [h for h in self.history if h.since < instant]
+        placement = before[-1] if before else (self.history[0] if self.history else None)
+        if placement is None or placement is self.history[-1]:
+            return self
+        return replace(self, team=placement.team, division=placement.division, active=placement.active)
 
     @cached_property
     def team_id(self) -> str | None:
@@ -95,6 +128,13 @@ class Roster:
 
     def find_division(self, ref: str) -> Group | None:
         return self.divisions.get(ref) or self.divisions.get(slug(ref))
+
+
+def roster_as_of(participants: Iterable[Participant], instant: datetime | None) -> Roster:
+    """The roster as it stood just before `instant` (None: as it is now)."""
+    if instant is None:
+        return build_roster(participants)
+    return build_roster(p.as_of(instant) for p in participants)
 
 
 def build_roster(participants: Iterable[Participant]) -> Roster:

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 from podium.domain.boards import cascade_totals
 from podium.domain.errors import PodiumError
-from podium.domain.periods import Period, parse_period, period_of, period_of_day
+from podium.domain.periods import Period, end_instant, parse_period, period_of, period_of_day
 from podium.domain.program import PeriodAggregate, PeriodKind, Program, Weekday, program_from_dict
 from podium.domain.rollup import GroupTotals, combine, with_headcounts
-from podium.domain.roster import Participant, Roster, build_roster
+from podium.domain.roster import Participant, Roster, roster_as_of
 from podium.domain.scoring import participant_values
 from podium.domain.submissions import Submission, effective_submissions
 from podium.observability import logger
@@ -164,7 +164,8 @@ class _Context:
         self.catalog = catalog
         self.now = now
         self._programs: dict[tuple[str, str], ProgramRecord | None] = {}
-        self._rosters: dict[tuple[str, str], Roster] = {}
+        self._participants: dict[tuple[str, str], list[Participant]] = {}
+        self._rosters: dict[tuple[str, str, str | None], Roster] = {}
 
     def program(self, org: str, program: str) -> Program | None:
         record = self.record(org, program)
@@ -175,10 +176,18 @@ class _Context:
             self._programs[(org, program)] = self.catalog.get_program(org, program)
         return self._programs[(org, program)]
 
-    def roster(self, org: str, program: str) -> Roster:
-        if (org, program) not in self._rosters:
-            self._rosters[(org, program)] = build_roster(self.catalog.list_participants(org, program))
-        return self._rosters[(org, program)]
+    def roster(self, org: str, program: str, period: str | None = None) -> Roster:
+        """The roster now, or as it stood at the end of a period (for that period's standings)."""
+        if (org, program, period) not in self._rosters:
+            people = self._participants.get((org, program))
+            if people is None:
+                people = self._participants[(org, program)] = self.catalog.list_participants(org, program)
+            record = self.record(org, program)
+            end = None
+            if period is not None and record is not None:
+                end = end_instant(parse_period(period, record.program.week_start), record.program.tz)
+            self._rosters[(org, program, period)] = roster_as_of(people, end)
+        return self._rosters[(org, program, period)]
 
     def current(self, program: Program) -> Period:
         return period_of(self.now, program.period, program.tz, program.week_start)
@@ -300,30 +309,31 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
             work.people[key].update(_periods_from(program, s.at, current))
     for marker in markers:
         work.people[key].update(_old_period_keys(marker, log, context.now))
-    active = membership is not None and membership.active
-    team = (membership.team_id or NO_GROUP) if active and membership else NO_GROUP
-    division = (membership.division_id or NO_GROUP) if active and membership else NO_GROUP
+    team = _home(membership)[0]
     periods = sorted(work.people[key])
     old_teams = work.moved_from.get(key, set()) - {team, ""}
     for period_key in periods:
         period = parse_period(period_key, program.week_start)
         # A period of another kind is left over from rules that cut periods differently: it holds nothing now.
         values = participant_values(program, effective, period) if period.kind is program.period else {}
-        # A period belongs to the team the person was in at its end. For the current period that is their
-        # team now; a past period keeps the team its item was placed in (a late score after a move).
-        placed = (
-            None if period_key == current.key else standings.find_person_period(org, program_id, period_key, person)
-        )
-        home, home_division = (placed.team, placed.division) if placed is not None else (team, division)
-        # The sparse index only says where the item lives; what it holds is read consistently.
+        # A period belongs to the team the person was in at its end (now, for the current period).
+        end = end_instant(period, program.tz)
+        standing = membership.as_of(end) if membership is not None and end is not None else membership
+        active = standing is not None and standing.active
+        home, home_division = _home(standing)
+        if period_key != current.key:
+            # An item an earlier placement left in another team (written before the roster kept its history).
+            placed = standings.find_person_period(org, program_id, period_key, person)
+            if placed is not None and placed.team != home:
+                standings.delete_person_period(org, program_id, placed.team, period_key, person, mark)
+        # The sparse index only says where an item lives; what it holds is read consistently.
         have = standings.get_person_periods(org, program_id, [(home, period_key, person)]).get(
             (home, period_key, person)
         )
         # Active members get an item when they have values, and in the current period also when their membership
         # changed (so the team's headcount is recomputed); anyone else has none.
         now_in = period_key == current.key and (have is not None or key in work.moved_from)
-        wanted = active and (bool(values) or now_in)
-        if not active or not wanted:
+        if not (active and (values or now_in)):
             if have is not None:
                 standings.delete_person_period(org, program_id, home, period_key, person, mark)
             continue
@@ -338,6 +348,13 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
             standings.delete_person_period(org, program_id, old, current.key, person, mark)
 
 
+def _home(standing: Participant | None) -> tuple[str, str]:
+    """The team and division partitions a standing of this placement lives in."""
+    if standing is None or not standing.active:
+        return NO_GROUP, NO_GROUP
+    return standing.team_id or NO_GROUP, standing.division_id or NO_GROUP
+
+
 # --- level 2: a team in a period ----------------------------------------------------------------------------
 
 
@@ -348,7 +365,7 @@ def _team(key: tuple[str, str, str, str], standings: Standings, context: _Contex
     program = context.program(org, program_id)
     if program is None:
         return
-    roster = context.roster(org, program_id)
+    roster = context.roster(org, program_id, period)
     if team == NO_GROUP:
         members = [p for p in roster.active if p.team_id is None]
         name, division = "No team", NO_GROUP
@@ -397,7 +414,7 @@ def _division(key: tuple[str, str, str, str], standings: Standings, context: _Co
 
     org, program_id, division, period = key
     program = context.program(org, program_id)
-    roster = context.roster(org, program_id)
+    roster = context.roster(org, program_id, period)
     stored = {t.ref: t.totals for t in standings.division_teams(org, program_id, division, period)}
     teams = with_headcounts(stored, _placed(roster.team_headcounts(_group_id(division))))
     totals = combine(teams[t] for t in sorted(teams))
@@ -419,7 +436,7 @@ def _program(key: tuple[str, str, str], standings: Standings, context: _Context,
     org, program_id, period = key
     program = context.program(org, program_id)
     stored = {d.ref: d.totals for d in standings.divisions(org, program_id, period)}
-    divisions = with_headcounts(stored, _placed(context.roster(org, program_id).division_headcounts()))
+    divisions = with_headcounts(stored, _placed(context.roster(org, program_id, period).division_headcounts()))
     totals = combine(divisions[d] for d in sorted(divisions))
     have = standings.get_group(org, program_id, "program", program_id, "", period)
     if program is None or not stored or not _of_kind(program, period):

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 from podium.domain.boards import Board, BoardKind, Level, Scorebook, group_board, uses_ranks
 from podium.domain.errors import InvalidPeriod, NotFound, UnknownBoard
-from podium.domain.periods import Period, parse_period, period_of
+from podium.domain.periods import Period, end_instant, parse_period, period_of
 from podium.domain.program import Program
 from podium.domain.rollup import GroupTotals, with_headcounts
-from podium.domain.roster import Roster, build_roster
+from podium.domain.roster import Roster, roster_as_of
 from podium.services.auth import Principal
 from podium.services.ports import Scope, Store
 from podium.services.programs import find_program
@@ -44,7 +44,7 @@ def read_board(
     who.require(Scope.READ, program_id)
     program = find_program(store, who.org, program_id).program
     period = board_period(program, period_key, now)
-    roster = build_roster(store.list_participants(who.org, program_id))
+    roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
     org, key = who.org, period.key
 
     needs_everyone = (
@@ -107,7 +107,7 @@ def read_scorecard(
     who.require(Scope.READ, program_id)
     program = find_program(store, who.org, program_id).program
     period = board_period(program, period_key, now)
-    roster = build_roster(store.list_participants(who.org, program_id))
+    roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
     person = roster.participants.get(participant_id)
     if person is None or not person.active:
         raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")

@@ -183,7 +183,7 @@ def put_roster(
     merged = {**current, **{p.id: p for p in writes}}
     build_roster(merged.values())
     if not dry_run and writes:
-        store.save_participants(who.org, program_id, writes, now)
+        _save(store, who.org, program_id, current, writes, now)
     return change
 
 
@@ -193,10 +193,11 @@ def put_participant(store: Store, who: Principal, program_id: str, person: Parti
     _check_lengths([person])
     get_program(store, who, program_id)
     people = {p.id: p for p in store.list_participants(who.org, program_id)}
+    before = dict(people)
     created = person.id not in people
     people[person.id] = person
     build_roster(people.values())
-    store.save_participants(who.org, program_id, [person], now)
+    _save(store, who.org, program_id, before, [person], now)
     return created
 
 
@@ -239,8 +240,20 @@ def patch_participant(
     _check_lengths([updated])
     people[participant_id] = updated
     build_roster(people.values())
-    store.save_participants(who.org, program_id, [updated], now)
+    _save(store, who.org, program_id, {before.id: before}, [updated], now)
     return updated
+
+
+def _save(
+    store: Store,
+    org: str,
+    program_id: str,
+    before: dict[str, Participant],
+    writes: Iterable[Participant],
+    now: datetime,
+) -> None:
+    """Write participants, each with their placement history carried on from the record they replace."""
+    store.save_participants(org, program_id, [p.placed(before.get(p.id), now) for p in writes], now)
 
 
 def _check_lengths(people: Iterable[Participant]) -> None:
@@ -258,7 +271,7 @@ def deactivate_participant(store: Store, who: Principal, program_id: str, partic
     """People are deactivated, not deleted: their submissions and past standings stay explainable."""
     person = _participant(store, who, program_id, participant_id)
     if person.active:
-        store.save_participants(who.org, program_id, [replace(person, active=False)], now)
+        _save(store, who.org, program_id, {person.id: person}, [replace(person, active=False)], now)
 
 
 def _participant(store: Store, who: Principal, program_id: str, participant_id: str) -> Participant:

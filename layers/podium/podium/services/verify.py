@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from podium.domain.periods import Period
+from podium.domain.periods import Period, end_instant
 from podium.domain.rollup import GroupTotals, combine
-from podium.domain.roster import build_roster
+from podium.domain.roster import roster_as_of
 from podium.domain.scoring import MetricValue, participant_values
 from podium.domain.submissions import effective_submissions
 from podium.services.aggregate import NO_GROUP, team_totals
@@ -47,7 +47,7 @@ class Expected:
 def expected_standings(store: Any, org: str, program_id: str, period: Period, progress: Progress) -> Expected:
     record = find_program(store, org, program_id)
     program = record.program
-    roster = build_roster(store.list_participants(org, program_id))
+    roster = roster_as_of(store.list_participants(org, program_id), end_instant(period, program.tz))
     people: dict[str, tuple[str, str, dict[str, MetricValue]]] = {}
     active = sorted(roster.active, key=lambda p: p.id)
     for n, person in enumerate(active, start=1):
@@ -136,13 +136,14 @@ def rebuild(
     """Delete stored participant items that should not be there, then have the stream recompute everyone."""
     record = find_program(store, org, program_id)
     period = board_period(record.program, period_key, now)
-    roster = build_roster(store.list_participants(org, program_id))
+    current = store.list_participants(org, program_id)
+    roster = roster_as_of(current, end_instant(period, record.program.tz))
     for pp in standings.everyone(org, program_id, period.key):
         person = roster.participants.get(pp.person)
         home = (person.team_id or NO_GROUP) if person and person.active else None
         if home != pp.team:
             standings.delete_person_period(org, program_id, pp.team, period.key, pp.person)
-    people = sorted(roster.participants.values(), key=lambda p: p.id)
+    people = sorted(current, key=lambda p: p.id)
     for start in range(0, len(people), PROGRESS_EVERY):
         store.touch_memberships(org, program_id, people[start : start + PROGRESS_EVERY], period.key, now)
         progress(f"asked the stream to recompute {min(start + PROGRESS_EVERY, len(people))}/{len(people)} participants")
