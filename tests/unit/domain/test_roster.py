@@ -99,3 +99,18 @@ def test_a_participant_keeps_every_placement_and_stands_where_they_were_at_an_in
     assert left.as_of(datetime(2026, 12, 1, tzinfo=UTC)) is left
     assert roster_as_of([left], wednesday).team_members("red")[0].id == "ann"
     assert moved == Participant("ann", "Ann", team="Blue", division="South")  # history is not part of equality
+
+
+def test_the_roster_before_a_team_changed_division_puts_later_joiners_where_the_team_was() -> None:
+    from datetime import UTC, datetime
+
+    from podium.domain.roster import roster_as_of
+
+    monday, wednesday, friday = (datetime(2026, 11, d, 9, tzinfo=UTC) for d in (23, 25, 27))
+    ann = Participant("ann", "Ann", team="Red", division="North").placed(None, monday)
+    ann = Participant("ann", "Ann", team="Red", division="South").placed(ann, wednesday)  # Red moves to South
+    bob = Participant("bob", "Bob", team="Red", division="South").placed(None, friday)  # joins Red afterwards
+    tuesday = roster_as_of([ann, bob], datetime(2026, 11, 24, tzinfo=UTC))
+    assert tuesday.teams["red"].parent == "north"
+    assert sorted(p.id for p in tuesday.team_members("red")) == ["ann", "bob"]
+    assert roster_as_of([ann, bob], None).teams["red"].parent == "south"

@@ -131,10 +131,24 @@ class Roster:
 
 
 def roster_as_of(participants: Iterable[Participant], instant: datetime | None) -> Roster:
-    """The roster as it stood just before `instant` (None: as it is now)."""
+    """The roster as it stood just before `instant` (None: as it is now).
+
+    Someone who joined after `instant` stands where they first joined, but in their team's division of the time
+    (the team may have moved since). Histories that still cannot all hold at once give today's roster, so a
+    period's standings never fail on them."""
+    people = list(participants)
     if instant is None:
-        return build_roster(participants)
-    return build_roster(p.as_of(instant) for p in participants)
+        return build_roster(people)
+    then = [p.as_of(instant) for p in people if not p.history or p.history[0].since < instant]
+    later = [p.as_of(instant) for p in people if p.history and p.history[0].since >= instant]
+    teams = {p.team_id: (p.team, p.division) for p in then if p.team_id}
+    joined = [
+        replace(p, team=teams[p.team_id][0], division=teams[p.team_id][1]) if p.team_id in teams else p for p in later
+    ]
+    try:
+        return build_roster([*then, *joined])
+    except InvalidInput:
+        return build_roster(people)
 
 
 def build_roster(participants: Iterable[Participant]) -> Roster:
