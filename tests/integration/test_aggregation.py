@@ -852,10 +852,14 @@ def test_a_running_total_reaches_a_new_periods_boards_once_the_rollover_starts_i
         {"ann": "Red", "bob": "Red", "cy": "Blue"},
         [("post", [(0, 24 * 60 + 1, {"calls": 2, "followers": 5}), (2, 24 * 60 + 1, {"followers": 3})]), ("drain",)],
     )
-    world = start_program(admin, RUNNING_TOTAL, scenario, "rollover")
     with pytest.MonkeyPatch.context() as clock:
-        # The scores are aggregated yesterday, so today has started since: what the rollover is for.
+        # The roster is saved and the scores aggregated yesterday, so today has started since: what the rollover
+        # is for.
+        from podium.api import admin_routes
+
+        clock.setattr(admin_routes, "now", lambda: Yesterday.now(UTC))
         clock.setitem(inspect.unwrap(stream.consumer).__globals__, "datetime", Yesterday)
+        world = start_program(admin, RUNNING_TOTAL, scenario, "rollover")
         run(world, scenario, stream.drain)
     today = current_period(store, world.program)
     before = admin.call("GET", f"/v1/programs/{world.program}/boards/participants").json

@@ -7,7 +7,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 
 from podium.domain.errors import InvalidInput, Problem
@@ -19,6 +19,9 @@ def slug(name: str) -> str:
     """A stable id for a team or division name, in any script: `South East` -> `south-east`, `東京` -> `東京`."""
     folded = unicodedata.normalize("NFKC", name).casefold()
     return re.sub(r"[\W_]+", "-", folded).strip("-")
+
+
+SINCE_ALWAYS = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Participant:
         """This participant as saved at `at`: their history is the previous record's, plus a new placement if
         their team, division or status changed (or they are new)."""
         history = previous.history if previous is not None else ()
+        if previous is not None and not history:  # saved before the roster kept placements: since always
+            history = (Placement(SINCE_ALWAYS, previous.team, previous.division, previous.active),)
         now = Placement(at, self.team, self.division, self.active)
         last = history[-1] if history else None
         if last is None or (last.team, last.division, last.active) != (now.team, now.division, now.active):
@@ -133,26 +138,34 @@ class Roster:
 def roster_as_of(participants: Iterable[Participant], instant: datetime | None) -> Roster:
     """The roster as it stood just before `instant` (None: as it is now).
 
-    Someone who joined after `instant` stands where they first joined, but in their team's division of the time
-    (the team may have moved since). Histories that still cannot all hold at once give today's roster, so a
-    period's standings never fail on them."""
+    Someone who joined after `instant` stands where they first joined (scores may be sent for days before), in
+    their team's division of the time: the division its members had then, or for a team nobody was in yet, the
+    one its first joiner joined it in."""
     people = list(participants)
     if instant is None:
         return build_roster(people)
-    then = [p.as_of(instant) for p in people if not p.history or p.history[0].since < instant]
-    later = [p.as_of(instant) for p in people if p.history and p.history[0].since >= instant]
-    teams = {p.team_id: (p.team, p.division) for p in then if p.team_id}
-    joined = [
-        replace(p, team=teams[p.team_id][0], division=teams[p.team_id][1]) if p.team_id in teams else p for p in later
-    ]
-    try:
-        return build_roster([*then, *joined])
-    except InvalidInput:
-        return build_roster(people)
+    joined_later = {p.id for p in people if p.history and p.history[0].since >= instant}
+    then = [p.as_of(instant) for p in people if p.id not in joined_later]
+    later = sorted((p for p in people if p.id in joined_later), key=lambda p: (p.history[0].since, p.id))
+    homes: dict[str | None, tuple[str | None, str | None]] = {
+        p.team_id: (p.team, p.division) for p in then if p.team_id
+    }
+    for p in later:
+        first = p.as_of(instant)
+        if first.team_id:
+            homes.setdefault(first.team_id, (first.team, first.division))
+    placed = [*then, *(_in_team_home(p.as_of(instant), homes) for p in later)]
+    return build_roster(placed, strict=False)
 
 
-def build_roster(participants: Iterable[Participant]) -> Roster:
-    """Check a roster and derive its teams and divisions. A team sits in one division only."""
+def _in_team_home(p: Participant, homes: dict[str | None, tuple[str | None, str | None]]) -> Participant:
+    team, division = homes.get(p.team_id, (p.team, p.division))
+    return replace(p, team=team, division=division)
+
+
+def build_roster(participants: Iterable[Participant], *, strict: bool = True) -> Roster:
+    """Check a roster and derive its teams and divisions. A team sits in one division only. Not `strict` (a
+    roster rebuilt from history, already checked when saved): the first of two conflicting records wins."""
     problems: list[Problem] = []
     people: dict[str, Participant] = {}
     teams: dict[str, Group] = {}
@@ -193,7 +206,7 @@ def build_roster(participants: Iterable[Participant]) -> Roster:
                     f"not {division_id or '(none)'!r}: a team sits in one division",
                 )
             )
-    if problems:
+    if problems and strict:
         raise InvalidInput(problems, what="roster")
     return Roster(people, teams, divisions)
 

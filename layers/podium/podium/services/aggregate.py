@@ -207,6 +207,10 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
         current = context.current(prog)
         if sk == "M":
             periods.add(current.key)
+            saved, before = (image.get("updated_at") if image else None for image in (change.new, change.old))
+            if saved and saved != before:
+                # A roster save also changes the period it was made in, though that period may have ended since.
+                periods.add(period_of(_instant(str(saved)), prog.period, prog.tz, prog.week_start).key)
             rebuild = _rebuild_asked(change)
             if rebuild.startswith(EVERY_PERIOD):
                 work.every_period[key].add(rebuild)
@@ -319,6 +323,9 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
         # A period belongs to the team the person was in at its end (now, for the current period).
         end = end_instant(period, program.tz)
         standing = membership.as_of(end) if membership is not None and end is not None else membership
+        if membership is not None and membership.history and end is not None and membership.history[0].since >= end:
+            # Joined after the period: the roster of the time says which division their team was in then.
+            standing = context.roster(org, program_id, period_key).participants.get(person, standing)
         active = standing is not None and standing.active
         home, home_division = _home(standing)
         if period_key != current.key:
