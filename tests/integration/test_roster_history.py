@@ -144,3 +144,19 @@ def test_a_team_that_changed_division_keeps_its_old_division_in_the_past_with_la
     assert north.status == 200, north.text
     assert "red" in [s["id"] for s in north.json["standings"]]
     assert_period_boards_match_the_log(admin, store, "sprint", last_week())
+
+
+def test_rebuild_repairs_a_past_period_whose_headcount_changed_with_nothing_else(
+    admin: Client, stream: Any, store: Any, saved_at: Any, capsys: Any
+) -> None:
+    started(admin, stream, saved_at)
+    # Eve joins Red today; scores may be sent for days before someone joined, so last week counts her too. No
+    # standing of last week changes, so nothing recomputes Red's: verify finds the drift, rebuild repairs it.
+    call(admin, "PUT", "/participants/eve", {"name": "Eve", "team": "Red", "division": "North"})
+    stream.drain()
+    capsys.readouterr()
+    assert main(["verify", "--org", "acme", "--program", "sprint", "--period", last_week()]) == 1
+    assert main(["rebuild", "--org", "acme", "--program", "sprint", "--period", last_week()]) == 0
+    stream.drain()
+    verified(capsys, last_week())
+    assert_period_boards_match_the_log(admin, store, "sprint", last_week())

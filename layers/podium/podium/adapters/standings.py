@@ -41,6 +41,8 @@ class PersonPeriod:
     values: dict[str, MetricValue]
     # The program version the item was computed under: new rules change the item, so its team recomputes too.
     rules: int = 0
+    # The `podium rebuild` that last wrote it: a rebuild rewrites every item, so every team above recomputes too.
+    rebuilt: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class DynamoStandings:
                 data={
                     "values": {k: [v.value, v.reached_at.isoformat(), v.count] for k, v in sorted(pp.values.items())},
                     "rules": pp.rules,
+                    **({"rebuilt": pp.rebuilt} if pp.rebuilt else {}),
                 },
                 gsi1pk=period_gsi(org, program, pp.period),
                 gsi1sk=pp.person,
@@ -260,6 +263,7 @@ def _person_period(item: StandingItem) -> PersonPeriod:
             k: MetricValue(float(v), datetime.fromisoformat(at), int(n)) for k, (v, at, n) in data["values"].items()
         },
         rules=int(data.get("rules", 0)),
+        rebuilt=str(data.get("rebuilt", "")),
     )
 
 

@@ -102,6 +102,8 @@ class _Work:
     team_divisions_before: dict[tuple[str, str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     voided: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     every_period: dict[tuple[str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # People a `podium rebuild` marked, with the marker's time: their items are rewritten even if unchanged.
+    rebuilt: dict[tuple[str, str, str], str] = field(default_factory=dict)
     teams: set[tuple[str, str, str, str]] = field(default_factory=set)
     divisions: set[tuple[str, str, str, str]] = field(default_factory=set)
     programs: set[tuple[str, str, str]] = field(default_factory=set)
@@ -216,6 +218,7 @@ def _classify(change: Change, work: _Work, context: _Context) -> None:
                 work.every_period[key].add(rebuild)
             elif rebuild:
                 periods.add(rebuild)
+                work.rebuilt[key] = str(change.new.get("touched_at") if change.new else "")
             old_team = _team_of(change.old)
             if old_team != _team_of(change.new):
                 work.moved_from[key].add(old_team)
@@ -346,7 +349,8 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
             continue
         name = membership.name if membership is not None else person
         rules = record.version if (record := context.record(org, program_id)) else 0
-        item = PersonPeriod(person, name, home, home_division, period_key, dict(values), rules)
+        rebuilt = work.rebuilt.get(key) or (have.rebuilt if have is not None else "")
+        item = PersonPeriod(person, name, home, home_division, period_key, dict(values), rules, rebuilt)
         if have != item:
             standings.put_person_period(org, program_id, item, mark)
     # Moving on: the current period's item leaves every team the person was in before (all moves in the batch).
