@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -323,12 +324,7 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
         period = parse_period(period_key, program.week_start)
         # A period of another kind is left over from rules that cut periods differently: it holds nothing now.
         values = participant_values(program, effective, period) if period.kind is program.period else {}
-        # A period belongs to the team the person was in at its end (now, for the current period).
-        end = end_instant(period, program.tz)
-        standing = membership.as_of(end) if membership is not None and end is not None else membership
-        if membership is not None and membership.history and end is not None and membership.history[0].since >= end:
-            # Joined after the period: the roster of the time says which division their team was in then.
-            standing = context.roster(org, program_id, period_key).participants.get(person, standing)
+        standing = _standing(membership, period, program, partial(context.roster, org, program_id, period_key))
         active = standing is not None and standing.active
         home, home_division = _home(standing)
         if period_key != current.key:
@@ -357,6 +353,19 @@ def _person(key: tuple[str, str, str], work: _Work, standings: Standings, contex
     for old in sorted(old_teams):
         if standings.get_person_periods(org, program_id, [(old, current.key, person)]):
             standings.delete_person_period(org, program_id, old, current.key, person, mark)
+
+
+def _standing(
+    membership: Participant | None, period: Period, program: Program, roster_then: Callable[[], Roster]
+) -> Participant | None:
+    """Where a person stood for a period: at its end (now, for the current period). Someone who joined after
+    it stands where the roster of the time puts them (their team may have changed division since)."""
+    end = end_instant(period, program.tz)
+    if membership is None or end is None:
+        return membership
+    if membership.history and membership.history[0].since >= end:
+        return roster_then().participants.get(membership.id, membership.as_of(end))
+    return membership.as_of(end)
 
 
 def _home(standing: Participant | None) -> tuple[str, str]:
