@@ -356,30 +356,13 @@ def seed_demo(stack: Stack) -> str:
     key_file.chmod(0o600)
     example = stack.root / "examples" / DEMO
     auth = {"Authorization": f"Bearer {key}"}
-    _ok(
-        stack.api.request(
-            "PUT",
-            f"/v1/programs/{DEMO}",
-            headers={**auth, "Content-Type": "application/yaml"},
-            body=(example / "program.yaml").read_bytes(),
-        )
-    )
-    _ok(
-        stack.api.request(
-            "PUT",
-            f"/v1/programs/{DEMO}/roster",
-            headers={**auth, "Content-Type": "text/csv"},
-            body=(example / "roster.csv").read_bytes(),
-        )
-    )
-    _ok(
-        stack.api.request(
-            "POST",
-            f"/v1/programs/{DEMO}/submissions",
-            headers={**auth, "Content-Type": "text/csv"},
-            body=shifted_submissions(example / "submissions.csv", datetime.now(UTC)).encode(),
-        )
-    )
+    scores = shifted_submissions(example / "submissions.csv", datetime.now(UTC)).encode()
+    for method, path, media_type, body in (
+        ("PUT", f"/v1/programs/{DEMO}", "application/yaml", (example / "program.yaml").read_bytes()),
+        ("PUT", f"/v1/programs/{DEMO}/roster", "text/csv", (example / "roster.csv").read_bytes()),
+        ("POST", f"/v1/programs/{DEMO}/submissions", "text/csv", scores),
+    ):
+        _ok(stack.api.request(method, path, headers={**auth, "Content-Type": media_type}, body=body))
     return key
 
 
