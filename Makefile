@@ -31,7 +31,7 @@ run: install dynamodb-local ## Run Podium locally with the demo program (DynamoD
 	$(BIN)/podium local
 
 test: install dynamodb-local ## Run every test (unit on moto, integration on DynamoDB Local)
-	$(BIN)/python -m podium.local.dynamodb -- $(BIN)/pytest
+	$(BIN)/python -m podium_cli.local.dynamodb -- $(BIN)/pytest
 
 lint: install ## ruff (lint and format check), mypy, cfn-lint
 	$(BIN)/ruff check .

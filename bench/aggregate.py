@@ -369,15 +369,15 @@ def run(endpoint: str) -> None:
 
     from podium.adapters.dynamodb import DynamoStore
     from podium.adapters.standings import divisions_pk
-    from podium.adapters.template import create_tables, load_template
     from podium.api.app import store
     from podium.domain.periods import period_of
     from podium.domain.program import parse_program
     from podium.domain.roster import slug
-    from podium.local.apigw import LocalApi, load_function
-    from podium.local.streams import StreamPoller, StreamSettings, stream_consumers
     from podium.observability import metrics
     from podium.services.auth import create_org
+    from podium_cli.local.apigw import LocalApi, load_function
+    from podium_cli.local.streams import StreamPoller, StreamSettings, stream_consumers
+    from podium_cli.template import create_tables, load_template
 
     meter = Meter()
     meter.count_every_call()

@@ -29,7 +29,7 @@ def offline_aws(table: str, **extra: str) -> None:
 
 def on_dynamodb_local(run: Callable[[str], None]) -> int:
     """Run `run(endpoint)` against a DynamoDB Local in memory started for it, and stop it afterwards."""
-    from podium.local.dynamodb import start
+    from podium_cli.local.dynamodb import start
 
     print("starting DynamoDB Local …", file=sys.stderr, flush=True)
     ddb = start()

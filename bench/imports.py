@@ -42,8 +42,8 @@ module.handler
 
 
 def handler_statement(function: str) -> tuple[str, dict[str, str]]:
-    from podium.adapters.template import load_template
-    from podium.local.apigw import function_environment
+    from podium_cli.local.apigw import function_environment
+    from podium_cli.template import load_template
 
     template = load_template(ROOT / "template.yaml")
     props = template["Resources"][function]["Properties"]

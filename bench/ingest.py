@@ -158,10 +158,10 @@ def run(endpoint: str) -> None:
     from botocore.config import Config
 
     from podium.adapters.dynamodb import WRITE_CONCURRENCY, DynamoStore
-    from podium.adapters.template import create_tables
     from podium.api.app import store
-    from podium.local.apigw import LocalApi
     from podium.services.auth import create_org
+    from podium_cli.local.apigw import LocalApi
+    from podium_cli.template import create_tables
 
     client = boto3.client("dynamodb", endpoint_url=endpoint, config=Config(max_pool_connections=WRITE_CONCURRENCY))
     create_tables(client, ROOT / "template.yaml", {"PodiumTable": TABLE})

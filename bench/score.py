@@ -77,10 +77,10 @@ def main() -> None:
     print(f"baseline: {n / baseline_s:>10,.0f} submissions/s  (bare per-participant sum of the same values)")
     print(f"ratio:    {podium_s / baseline_s:>10.1f}× the bare sum's time")
     bare = import_ms("pass")
-    cli = import_ms("import podium.cli")
+    cli = import_ms("import podium_cli.main")
     domain = import_ms("import podium.domain.boards, podium.domain.records")
     print(
-        f"startup:  {bare:.0f} ms bare interpreter; +{cli - bare:.0f} ms `import podium.cli`; "
+        f"startup:  {bare:.0f} ms bare interpreter; +{cli - bare:.0f} ms `import podium_cli.main`; "
         f"+{domain - bare:.0f} ms the whole domain (median of 5)"
     )
 

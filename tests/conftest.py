@@ -64,7 +64,7 @@ def _clear_caches() -> None:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh table from template.yaml, on moto or on DynamoDB Local; yields its name (PODIUM_TABLE is set)."""
-    from podium.adapters.template import create_tables
+    from podium_cli.template import create_tables
 
     table = f"podium-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("PODIUM_TABLE", table)
@@ -156,8 +156,8 @@ class Reply:
 def stream(backend: str, api: Client) -> Any:
     """The table's stream feeding the template's aggregate function, as Lambda would; `stream.drain()` runs the
     cascade until it settles. The batching window is 0 here (the template's is for cost, not correctness)."""
-    from podium.local.apigw import load_function
-    from podium.local.streams import StreamPoller, StreamSettings, stream_consumers
+    from podium_cli.local.apigw import load_function
+    from podium_cli.local.streams import StreamPoller, StreamSettings, stream_consumers
 
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
         pytest.skip("the stream runs on DynamoDB Local (moto does not implement DescribeStream)")
@@ -177,7 +177,7 @@ def stream(backend: str, api: Client) -> Any:
 
 @pytest.fixture
 def api(backend: str) -> Client:
-    from podium.local.apigw import LocalApi
+    from podium_cli.local.apigw import LocalApi
 
     return Client(LocalApi(ROOT, {"PodiumTable": backend}))
 

@@ -15,9 +15,9 @@ import boto3
 import pytest
 
 from conftest import ROOT, Client, Reply, bootstrap_org
-from podium.adapters.template import load_template
 from podium.domain.errors import Conflict
-from podium.local.apigw import LambdaContext, http_api_event, routes_from_template, to_response
+from podium_cli.local.apigw import LambdaContext, http_api_event, routes_from_template, to_response
+from podium_cli.template import load_template
 
 ROUTES = routes_from_template(load_template(ROOT / "template.yaml"))
 CATCH_ALL = ("$default", "/$default")  # an HttpApi event without Path takes every path no other route takes

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from podium.cli import main
+from podium_cli.main import main
 
 
 def test_create_org_prints_a_working_admin_key(api, capsys):

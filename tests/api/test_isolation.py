@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from conftest import ROOT, Client, Reply, bootstrap_org
-from podium.adapters.template import load_template
-from podium.local.apigw import Route, routes_from_template
+from podium_cli.local.apigw import Route, routes_from_template
+from podium_cli.template import load_template
 
 ROUTES = routes_from_template(load_template(ROOT / "template.yaml"))
 CATCH_ALL = ("$default", "/$default")  # an HttpApi event without Path takes every path no other route takes

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from conftest import ROOT
-from podium.local.apigw import LocalApi
+from podium_cli.local.apigw import LocalApi
 
 HELLO = """
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver

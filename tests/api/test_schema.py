@@ -30,7 +30,7 @@ from urllib3 import HTTPResponse
 
 from conftest import ROOT, Client, _clear_caches, bootstrap_org
 
-BASE_URL = "http://podium.local"
+BASE_URL = "http://podium_cli.local"
 # Per operation: keeps the whole file well under a minute. Raise it to dig deeper (e.g. PODIUM_SCHEMA_EXAMPLES=200).
 MAX_EXAMPLES = int(os.environ.get("PODIUM_SCHEMA_EXAMPLES", "15"))
 PROGRAM = {
@@ -156,8 +156,8 @@ def served() -> Iterator[Served]:
     key; the OpenAPI document as GET /v1/openapi.json serves it; a session whose transport is LocalApi."""
     from moto import mock_aws
 
-    from podium.adapters.template import create_tables
-    from podium.local.apigw import LocalApi
+    from podium_cli.local.apigw import LocalApi
+    from podium_cli.template import create_tables
 
     saved = dict(os.environ)
     os.environ.update(
@@ -212,7 +212,7 @@ def served() -> Iterator[Served]:
 
 
 def _template_operations() -> list[str]:
-    from podium.local.apigw import LocalApi
+    from podium_cli.local.apigw import LocalApi
 
     routes = LocalApi(ROOT, {}).routes
     # The $default route has no operation of its own: it answers paths nothing else takes (tested in test_admin).

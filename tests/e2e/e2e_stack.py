@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from podium.local.dynamodb import find_jar, free_port, java_available
+from podium_cli.local.dynamodb import find_jar, free_port, java_available
 
 ROOT = Path(__file__).resolve().parents[2]
 PODIUM = str(Path(sys.executable).with_name("podium"))

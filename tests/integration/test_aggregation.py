@@ -526,7 +526,7 @@ def flaky_writes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def test_replayed_and_retried_batches_leave_the_same_standings(
     admin: Client, store: Any, stream: Any, delivery: str, request: pytest.FixtureRequest
 ) -> None:
-    from podium.local.streams import StreamSettings
+    from podium_cli.local.streams import StreamSettings
 
     real = stream.consumer
     # Small batches: many batch boundaries, so many places to fail and replay.
@@ -580,7 +580,7 @@ class Recorder:
 
 
 def invoke_all(consumer: Callable[..., Any], records: list[dict[str, Any]], batch_size: int) -> None:
-    from podium.local.apigw import LambdaContext
+    from podium_cli.local.apigw import LambdaContext
 
     for i in range(0, len(records), batch_size):
         result = consumer({"Records": records[i : i + batch_size]}, LambdaContext("AggregateFunction"))
@@ -840,7 +840,7 @@ def test_a_running_total_reaches_a_new_periods_boards_once_the_rollover_starts_i
 ) -> None:
     import inspect
 
-    from podium.local.apigw import LambdaContext, load_function
+    from podium_cli.local.apigw import LambdaContext, load_function
 
     class Yesterday(datetime):
         @classmethod

@@ -22,10 +22,10 @@ import botocore.client
 import pytest
 
 from conftest import ROOT, Client
-from podium.adapters.template import load_template
-from podium.local.apigw import LambdaContext, load_function, routes_from_template
-from podium.local.schedules import schedules_from_template
-from podium.local.streams import stream_consumers
+from podium_cli.local.apigw import LambdaContext, load_function, routes_from_template
+from podium_cli.local.schedules import schedules_from_template
+from podium_cli.local.streams import stream_consumers
+from podium_cli.template import load_template
 
 TEMPLATE = load_template(ROOT / "template.yaml")
 TABLE = "${PodiumTable.Arn}"

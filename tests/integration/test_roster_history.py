@@ -11,7 +11,7 @@ import pytest
 from test_aggregation import assert_period_boards_match_the_log
 
 from conftest import Client
-from podium.cli import main
+from podium_cli.main import main
 
 PROGRAM = {
     "id": "sprint",

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from test_cascade_smoke import PROGRAM, ROSTER
 
 from conftest import Client
-from podium.cli import main
+from podium_cli.main import main
 
 
 def seeded(admin: Client, stream) -> None:

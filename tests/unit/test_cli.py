@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.cli import main
+from podium_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "healthcare-sales"

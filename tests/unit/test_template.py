@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from podium.adapters.template import load_template
-from podium.local.apigw import routes_from_template
+from podium_cli.local.apigw import routes_from_template
+from podium_cli.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from podium.local.outbox import Outbox, outbox_page, ses_server
+from podium_cli.local.outbox import Outbox, outbox_page, ses_server
 
 HTML = "<p>Hello <b>Ann</b></p>"
 TEXT = "Hello Ann\nYou lead the board."

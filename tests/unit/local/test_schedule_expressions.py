@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from podium.local.schedules import Cron, ScheduleError, parse_expression
+from podium_cli.local.schedules import Cron, ScheduleError, parse_expression
 
 FRIDAY = datetime(2026, 11, 27, 13, 7, 30, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")

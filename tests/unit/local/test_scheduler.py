@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from podium.local.schedules import Schedule, Scheduler, UnknownFunction, parse_expression
+from podium_cli.local.schedules import Schedule, Scheduler, UnknownFunction, parse_expression
 
 START = datetime(2026, 11, 27, 13, 0, 30, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from podium.adapters.template import load_template
-from podium.local.schedules import ScheduleError, schedules_from_template
+from podium_cli.local.schedules import ScheduleError, schedules_from_template
+from podium_cli.template import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
 

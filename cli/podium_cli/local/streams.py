@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from podium.local.apigw import LambdaContext
+from podium_cli.local.apigw import LambdaContext
 
 Consumer = Callable[[dict[str, Any], Any], Any]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from podium.adapters.template import load_template
+from podium_cli.template import load_template
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 DEFAULT_ROUTE = "$default"  # a route with no Path: what API Gateway sends anything else to

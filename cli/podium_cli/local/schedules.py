@@ -402,7 +402,7 @@ class Scheduler:
 def function_invoker(root: Path, template: Mapping[str, Any], refs: Mapping[str, str]) -> Invoke:
     """Calls a schedule's function as Lambda would: its handler loaded once from its CodeUri, with the template's
     environment, one invocation at a time."""
-    from podium.local.apigw import Handler, LambdaContext, load_function
+    from podium_cli.local.apigw import Handler, LambdaContext, load_function
 
     handlers: dict[str, Handler] = {}
     lock = threading.Lock()

