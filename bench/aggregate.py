@@ -290,7 +290,7 @@ def fanout_baseline(
     """Each submission in one transaction: its own conditional Put, and ADDs to its participant's, team's,
     division's and program's items. With `transactional=False` the same five writes are made one by one (to read
     what each item costs: DynamoDB Local does not report a transaction's units as AWS bills them)."""
-    from podium.adapters.dynamodb import person_pk
+    from podium.adapters.keys import participant_pk, submission_sk
 
     conflicts = 0
     lock = threading.Lock()
@@ -300,8 +300,8 @@ def fanout_baseline(
         person = row["participant"]
         team, division = roster[person]
         item = shaper.submissions(
-            person_pk(ORG, PROGRAM, person),
-            f"S#{row['id']}",
+            participant_pk(ORG, PROGRAM, person),
+            submission_sk(row["id"]),
             kind="submission",
             participant=person,
             at=datetime.fromisoformat(row["at"]).astimezone(UTC),
@@ -368,7 +368,7 @@ def run(endpoint: str) -> None:
     from botocore.config import Config
 
     from podium.adapters.dynamodb import DynamoStore
-    from podium.adapters.standings import divisions_pk
+    from podium.adapters.keys import division_standings_prefix, divisions_pk
     from podium.api.app import store
     from podium.domain.periods import period_of
     from podium.domain.program import parse_program
@@ -466,7 +466,10 @@ def run(endpoint: str) -> None:
         page = probe.query(
             TableName=TABLE,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-            ExpressionAttributeValues={":pk": {"S": divisions_pk(ORG, PROGRAM)}, ":sk": {"S": f"DP#{period.key}#"}},
+            ExpressionAttributeValues={
+                ":pk": {"S": divisions_pk(ORG, PROGRAM)},
+                ":sk": {"S": division_standings_prefix(period.key)},
+            },
             ConsistentRead=True,
         )
         return {

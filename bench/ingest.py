@@ -201,13 +201,13 @@ def run(endpoint: str) -> None:
     shaper = DynamoStore(TABLE, "us-east-1", endpoint)
 
     def raw_items(count: int, prefix: str) -> list[dict[str, Any]]:
-        from podium.adapters.dynamodb import person_pk
+        from podium.adapters.keys import participant_pk, submission_sk
 
         items = []
         for row in work.take(count, prefix):
             item = shaper.submissions(
-                person_pk("bench", PROGRAM, row["participant"]),
-                f"S#{row['id']}",
+                participant_pk("bench", PROGRAM, row["participant"]),
+                submission_sk(row["id"]),
                 kind="submission",
                 participant=row["participant"],
                 at=datetime.fromisoformat(row["at"]).astimezone(UTC),

@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podium.adapters.factory import standings, store
-from podium.adapters.streams import changes_from_event
+from podium.adapters.streams import events_from_stream
 from podium.observability import logger, metrics
 from podium.services.aggregate import recompute
 
@@ -21,9 +21,9 @@ from podium.services.aggregate import recompute
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog = store()
-    changes = changes_from_event(event)
-    metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=len(changes))
-    failed = recompute(changes, standings(), catalog, datetime.now(UTC))
+    events = events_from_stream(event)
+    metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+    failed = recompute(events, standings(), catalog, datetime.now(UTC))
     if failed:
         logger.warning("some aggregates failed; Lambda will retry from the first", extra={"failed": failed})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}

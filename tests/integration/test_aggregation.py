@@ -517,7 +517,7 @@ def flaky_writes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
         monkeypatch.setattr(DynamoStandings, name, write)
 
-    for name in ("put_person_period", "delete_person_period", "put_group", "delete_group"):
+    for name in ("put_participant_standing", "delete_participant_standing", "put_group", "delete_group"):
         flaky(name)
     return failed
 
@@ -665,17 +665,17 @@ def test_a_slow_invocation_does_not_overwrite_a_newer_recompute(
 
     slow = threading.current_thread
     read_done, may_write = threading.Event(), threading.Event()
-    original = DynamoStandings.team_people
+    original = DynamoStandings.team_standings
     slow_thread: dict[str, Any] = {}
 
-    def team_people(self: Any, *args: Any) -> Any:
+    def team_standings(self: Any, *args: Any) -> Any:
         people = original(self, *args)
         if slow() is slow_thread.get("thread"):
             read_done.set()
             may_write.wait(30)  # the slow invocation stalls between its read and its write
         return people
 
-    monkeypatch.setattr(DynamoStandings, "team_people", team_people)
+    monkeypatch.setattr(DynamoStandings, "team_standings", team_standings)
     worker = threading.Thread(target=lambda: invoke_all(real, red[:1], 100))
     slow_thread["thread"] = worker
     worker.start()

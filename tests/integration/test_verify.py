@@ -29,21 +29,21 @@ def test_verify_finds_no_drift_after_the_cascade(admin: Client, stream, capsys) 
 
 def test_verify_reports_drift_and_rebuild_repairs_it(admin: Client, stream, capsys) -> None:
     from podium.adapters.factory import standings
-    from podium.adapters.standings import PersonPeriod
     from podium.domain.periods import period_of
     from podium.domain.program import program_from_dict
     from podium.domain.scoring import MetricValue
+    from podium.domain.standings import ParticipantStanding
 
     seeded(admin, stream)
     program = program_from_dict(PROGRAM)
     period = period_of(datetime.now(UTC), program.period, program.tz, program.week_start).key
     # Drift: a wrong value for ann, and bob placed in a team he is not in, written behind the stream's back.
     now = datetime.now(UTC)
-    standings().put_person_period(
-        "acme", "sprint", PersonPeriod("ann", "Ann", "red", "north", period, {"calls": MetricValue(500, now, 1)})
+    standings().put_participant_standing(
+        "acme", "sprint", ParticipantStanding("ann", "Ann", "red", "north", period, {"calls": MetricValue(500, now, 1)})
     )
-    standings().put_person_period(
-        "acme", "sprint", PersonPeriod("bob", "Bob", "blue", "north", period, {"calls": MetricValue(1, now, 1)})
+    standings().put_participant_standing(
+        "acme", "sprint", ParticipantStanding("bob", "Bob", "blue", "north", period, {"calls": MetricValue(1, now, 1)})
     )
     capsys.readouterr()
     assert main(["verify", "--org", "acme", "--program", "sprint"]) == 1

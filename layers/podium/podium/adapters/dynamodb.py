@@ -1,23 +1,19 @@
 """The single DynamoDB table, through PynamoDB models, implementing `podium.services.ports.Store`.
 
-The table (keys `pk`, `sk`; sparse index `gsi1`) is declared once, in template.yaml. Every key starts with the
-organisation, so a request authenticated for one org can only ever address that org's items.
+The table (keys `pk`, `sk`; sparse index `gsi1`) is declared once, in template.yaml; its key scheme lives in
+podium.adapters.keys. Every key starts with the organisation, so a request authenticated for one org can only
+ever address that org's items.
 
-| item               | pk                                  | sk                 | access pattern, capacity            |
-| ------------------ | ----------------------------------- | ------------------ | ----------------------------------- |
-| organisation       | `O#{org}`                           | `ORG`              | GetItem on every bootstrap; 0.5 RCU |
-| API key            | `O#{org}`                           | `KEY#{key_id}`     | GetItem per request (auth); 0.5 RCU |
-| program            | `O#{org}`                           | `PROG#{program}`   | GetItem per request; 0.5-1 RCU;     |
-|                    |                                     |                    | list: Query begins_with PROG#;      |
-|                    |                                     |                    | every org's: gsi1 `PROGRAMS` (the   |
-|                    |                                     |                    | period rollover, every 15 minutes)  |
-| program version    | `O#{org}#PROG#{program}`            | `V#{version:06d}`  | Put per change (history)            |
-| participant        | `O#{org}#PROG#{program}`            | `P#{id}`           | roster: one Query begins_with P#    |
-|                    |                                     |                    | (230 people ≈ 46 KB ≈ 6 RCU);       |
-|                    |                                     |                    | a few: BatchGetItem, 0.5 RCU each   |
-| submission         | `O#{org}#PROG#{program}#P#{person}` | `S#{id}`           | conditional Put (idempotent): 1 WCU |
-|                    |                                     |                    | per submission (items < 1 KB);      |
-|                    |                                     |                    | a person's log: one Query           |
+| item               | access pattern, capacity                                                      |
+| ------------------ | ----------------------------------------------------------------------------- |
+| organisation       | GetItem on every bootstrap; 0.5 RCU                                           |
+| API key            | GetItem per request (auth); 0.5 RCU                                           |
+| program            | GetItem per request; 0.5-1 RCU; list: Query; every org's: gsi1 `PROGRAMS`     |
+|                    | (the period rollover, every 15 minutes)                                       |
+| program version    | Put per change (history)                                                      |
+| participant        | roster: one Query (230 people ≈ 46 KB ≈ 6 RCU); a few: BatchGetItem           |
+| submission         | conditional Put (idempotent): 1 WCU per submission (items < 1 KB);            |
+|                    | a participant's log: one Query                                                |
 
 Submissions are partitioned by participant so that the stream delivers every change to one person's log on one
 shard, in order: the aggregator is then the single writer of that person's standings. The submission id is the
@@ -27,7 +23,7 @@ sort key, so a retried id is refused by the write condition itself, with no extr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -45,8 +41,30 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from podium.adapters.keys import (
+    ALL_PROGRAMS,
+    KEY_PREFIX,
+    MEMBERSHIP_SK,
+    ORG_SK,
+    PARTICIPANT_PREFIX,
+    PROGRAM_PREFIX,
+    SUBMISSION_PREFIX,
+    encode_rebuild,
+    key_sk,
+    org_of,
+    org_pk,
+    participant_pk,
+    participant_sk,
+    program_index_sk,
+    program_pk,
+    program_sk,
+    submission_sk,
+    suffix,
+    version_sk,
+)
 from podium.domain.errors import Conflict
 from podium.domain.roster import Participant, Placement
+from podium.domain.standings import RebuildRequest
 from podium.domain.submissions import Submission
 from podium.services.ports import ApiKey, Org, ProgramRecord, PutOutcome, Scope, StoredSubmission
 
@@ -56,19 +74,9 @@ M = TypeVar("M", bound=Model)
 WRITE_CONCURRENCY = 16
 
 
-def org_pk(org: str) -> str:
-    return f"O#{org}"
+class Item(Model):
+    """An item of the table: models are bound to a table by DynamoStore.bind."""
 
-
-def program_pk(org: str, program: str) -> str:
-    return f"O#{org}#PROG#{program}"
-
-
-def person_pk(org: str, program: str, participant: str) -> str:
-    return f"O#{org}#PROG#{program}#P#{participant}"
-
-
-class _Item(Model):
     class Meta:
         table_name = "unbound"  # replaced when the store is built
 
@@ -77,21 +85,17 @@ class _Item(Model):
     kind = UnicodeAttribute()
 
 
-class OrgItem(_Item):
+class OrgItem(Item):
     name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
 
 
-class ApiKeyItem(_Item):
+class ApiKeyItem(Item):
     name = UnicodeAttribute()
     scopes = UnicodeSetAttribute()
     secret_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
-
-
-# Every program of every org sits in one partition of the sparse index: a deployment has a handful.
-ALL_PROGRAMS = "PROGRAMS"
 
 
 def gsi1_index() -> Any:
@@ -109,7 +113,7 @@ def gsi1_index() -> Any:
     return Gsi1()
 
 
-class ProgramItem(_Item):
+class ProgramItem(Item):
     document = JSONAttribute()
     version = NumberAttribute()
     created_at = UTCDateTimeAttribute()
@@ -123,12 +127,12 @@ class ProgramItem(_Item):
     everywhere = gsi1_index()
 
 
-class ProgramVersionItem(_Item):
+class ProgramVersionItem(Item):
     document = JSONAttribute()
     created_at = UTCDateTimeAttribute()
 
 
-class ParticipantItem(_Item):
+class ParticipantItem(Item):
     name = UnicodeAttribute()
     email = UnicodeAttribute(null=True)
     team = UnicodeAttribute(null=True)
@@ -139,7 +143,7 @@ class ParticipantItem(_Item):
     history = JSONAttribute(null=True)
 
 
-class MembershipItem(_Item):
+class MembershipItem(Item):
     """A participant's current team, division and status, mirrored into their own log partition so that the
     aggregator sees roster changes on the same shard, in order with their submissions."""
 
@@ -154,7 +158,7 @@ class MembershipItem(_Item):
     touched_at = UTCDateTimeAttribute(null=True)
 
 
-class SubmissionItem(_Item):
+class SubmissionItem(Item):
     participant = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     # Metric values as a JSON object: one attribute, so an item stays small and its size is predictable.
@@ -166,52 +170,69 @@ class SubmissionItem(_Item):
     reason = UnicodeAttribute(null=True)
 
 
-def _bind(model: type[M], table: str, region: str, host: str | None) -> type[M]:
-    meta = type(
-        "Meta",
-        (),
-        {
-            "table_name": table,
-            "region": region,
-            "host": host,
-            "max_retry_attempts": 5,
-            "max_pool_connections": WRITE_CONCURRENCY,
-        },
-    )
-    return type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
-
-
 class DynamoStore:
     """The Store port on one DynamoDB table. Build one per process (models are bound to the table here)."""
 
     def __init__(self, table: str, region: str = "us-east-1", host: str | None = None) -> None:
         self.table, self.region, self.host = table, region, host
-        self.orgs = _bind(OrgItem, table, region, host)
-        self.keys = _bind(ApiKeyItem, table, region, host)
-        self.programs = _bind(ProgramItem, table, region, host)
-        self.versions = _bind(ProgramVersionItem, table, region, host)
-        self.people = _bind(ParticipantItem, table, region, host)
-        self.submissions = _bind(SubmissionItem, table, region, host)
-        self.memberships = _bind(MembershipItem, table, region, host)
-        self._connection = self.submissions._get_connection().connection
-        self.share_connection(self.orgs, self.keys, self.programs, self.versions, self.people, self.memberships)
+        self._connection: Any = None
+        self.orgs = self.bind(OrgItem)
+        self.keys = self.bind(ApiKeyItem)
+        self.programs = self.bind(ProgramItem)
+        self.versions = self.bind(ProgramVersionItem)
+        self.people = self.bind(ParticipantItem)
+        self.submissions = self.bind(SubmissionItem)
+        self.memberships = self.bind(MembershipItem)
 
-    def share_connection(self, *models: type[Model]) -> None:
-        """Every model on this table talks through one botocore client: PynamoDB would otherwise build a session
-        and load DynamoDB's service model once per model class, a cost paid on every cold start."""
-        for model in models:
-            table_connection = model._get_connection()
-            meta = table_connection.connection.get_meta_table(self.table)
-            if meta.data.get("GlobalSecondaryIndexes"):
-                # The one schema the shared client keeps must know the sparse index (PynamoDB has no public way
-                # to replace a table's schema once added).
-                self._connection._tables[self.table] = meta
+    def bind(self, model: type[M]) -> type[M]:
+        """A model class bound to this table, talking through the one botocore client this store holds.
+
+        PynamoDB would otherwise build a session and load DynamoDB's service model once per model class, a cost
+        paid on every cold start. PynamoDB has no public way to share a connection, so this is the one place
+        that reaches into it (pynamodb is pinned to the range this is tested with)."""
+        meta = type(
+            "Meta",
+            (),
+            {
+                "table_name": self.table,
+                "region": self.region,
+                "host": self.host,
+                "max_retry_attempts": 5,
+                "max_pool_connections": WRITE_CONCURRENCY,
+            },
+        )
+        bound: type[M] = type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
+        table_connection = bound._get_connection()
+        if self._connection is None:
+            self._connection = table_connection.connection
+        else:
+            schema = table_connection.connection.get_meta_table(self.table)
+            if schema.data.get("GlobalSecondaryIndexes"):
+                # The one schema the shared client keeps must know the sparse index.
+                self._connection._tables[self.table] = schema
             table_connection.connection = self._connection
+        return bound
+
+    @property
+    def client(self) -> Any:
+        """The botocore client every model of this store shares."""
+        return self._connection.client
+
+    def query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
+        """Every item of one partition, raw and read consistently (items of several kinds in one Query)."""
+        connection = self.submissions._get_connection()
+        start: Any = None
+        while True:
+            page = connection.query(pk, consistent_read=True, exclusive_start_key=start)
+            yield from page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
 
     # --- organisations and keys ---------------------------------------------------------------------------
 
     def create_org(self, org: Org) -> bool:
-        item = self.orgs(org_pk(org.id), "ORG", kind="org", name=org.name, created_at=org.created_at)
+        item = self.orgs(org_pk(org.id), ORG_SK, kind="org", name=org.name, created_at=org.created_at)
         try:
             item.save(condition=self.orgs.pk.does_not_exist())
         except PutError as e:
@@ -221,13 +242,13 @@ class DynamoStore:
         return True
 
     def get_org(self, org_id: str) -> Org | None:
-        item = _get(self.orgs, org_pk(org_id), "ORG")
+        item = _get(self.orgs, org_pk(org_id), ORG_SK)
         return None if item is None else Org(org_id, item.name, item.created_at)
 
     def put_key(self, key: ApiKey) -> None:
         self.keys(
             org_pk(key.org),
-            f"KEY#{key.id}",
+            key_sk(key.id),
             kind="key",
             name=key.name,
             scopes={s.value for s in key.scopes},
@@ -237,15 +258,15 @@ class DynamoStore:
         ).save(condition=self.keys.pk.does_not_exist())
 
     def get_key(self, org: str, key_id: str) -> ApiKey | None:
-        item = _get(self.keys, org_pk(org), f"KEY#{key_id}")
+        item = _get(self.keys, org_pk(org), key_sk(key_id))
         return None if item is None else _api_key(org, item)
 
     def list_keys(self, org: str) -> list[ApiKey]:
-        items = self.keys.query(org_pk(org), self.keys.sk.startswith("KEY#"))
+        items = self.keys.query(org_pk(org), self.keys.sk.startswith(KEY_PREFIX))
         return [_api_key(org, i) for i in items]
 
     def revoke_key(self, org: str, key_id: str, at: datetime) -> bool:
-        item = _get(self.keys, org_pk(org), f"KEY#{key_id}")
+        item = _get(self.keys, org_pk(org), key_sk(key_id))
         if item is None:
             return False
         if item.revoked_at is None:
@@ -255,11 +276,11 @@ class DynamoStore:
     # --- programs -----------------------------------------------------------------------------------------
 
     def get_program(self, org: str, program_id: str) -> ProgramRecord | None:
-        item = _get(self.programs, org_pk(org), f"PROG#{program_id}")
+        item = _get(self.programs, org_pk(org), program_sk(program_id))
         return None if item is None else _program(org, item)
 
     def list_programs(self, org: str) -> list[ProgramRecord]:
-        items = self.programs.query(org_pk(org), self.programs.sk.startswith("PROG#"))
+        items = self.programs.query(org_pk(org), self.programs.sk.startswith(PROGRAM_PREFIX))
         return [_program(org, i) for i in items]
 
     def save_program(self, record: ProgramRecord, previous_version: int | None) -> None:
@@ -268,14 +289,14 @@ class DynamoStore:
         p = self.programs
         item = p(
             org_pk(record.org),
-            f"PROG#{record.id}",
+            program_sk(record.id),
             kind="program",
             document=record.document,
             version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
             gsi1pk=ALL_PROGRAMS,
-            gsi1sk=f"{record.org}#{record.id}",
+            gsi1sk=program_index_sk(record.org, record.id),
         )
         conflict = Conflict(f"program {record.id!r} was changed by someone else; read it again and retry")
         try:
@@ -293,7 +314,7 @@ class DynamoStore:
         if record.version != previous_version:
             self.versions(
                 program_pk(record.org, record.id),
-                f"V#{record.version:06d}",
+                version_sk(record.version),
                 kind="program_version",
                 document=record.document,
                 created_at=record.updated_at,
@@ -302,11 +323,11 @@ class DynamoStore:
     def all_programs(self) -> list[ProgramRecord]:
         """Every program of every organisation (for scheduled work, never for a request)."""
         items = self.programs.everywhere.query(ALL_PROGRAMS)
-        return [_program(item.pk.removeprefix("O#"), item) for item in items]
+        return [_program(org_of(item.pk), item) for item in items]
 
     def mark_period_started(self, record: ProgramRecord, period: str) -> None:
         p = self.programs
-        item = p(org_pk(record.org), f"PROG#{record.id}")
+        item = p(org_pk(record.org), program_sk(record.id))
         try:
             item.update(actions=[p.period_started.set(period)], condition=p.pk.exists())
         except UpdateError as e:
@@ -316,7 +337,7 @@ class DynamoStore:
     def save_tokens(self, record: ProgramRecord, token_hashes: dict[str, str], at: datetime) -> None:
         """Replace a program's public token hashes, unless another rotation happened since `record` was read."""
         p = self.programs
-        item = p(org_pk(record.org), f"PROG#{record.id}")
+        item = p(org_pk(record.org), program_sk(record.id))
         unchanged = p.token_revision == record.token_revision
         if record.token_revision == 0:
             unchanged = p.token_revision.does_not_exist() | unchanged
@@ -331,13 +352,13 @@ class DynamoStore:
     # --- participants -------------------------------------------------------------------------------------
 
     def list_participants(self, org: str, program_id: str) -> list[Participant]:
-        items = self.people.query(program_pk(org, program_id), self.people.sk.startswith("P#"))
-        return [_participant(i) for i in items]
+        items = self.people.query(program_pk(org, program_id), self.people.sk.startswith(PARTICIPANT_PREFIX))
+        return [participant_of(i) for i in items]
 
     def get_participants(self, org: str, program_id: str, ids: Iterable[str]) -> list[Participant]:
         pk = program_pk(org, program_id)
-        keys = [(pk, f"P#{i}") for i in sorted(set(ids))]
-        return [_participant(i) for i in self.people.batch_get(keys)] if keys else []
+        keys = [(pk, participant_sk(i)) for i in sorted(set(ids))]
+        return [participant_of(i) for i in self.people.batch_get(keys)] if keys else []
 
     def save_participants(self, org: str, program_id: str, people: Iterable[Participant], at: datetime) -> None:
         pk = program_pk(org, program_id)
@@ -347,7 +368,7 @@ class DynamoStore:
                 batch.save(
                     self.people(
                         pk,
-                        f"P#{p.id}",
+                        participant_sk(p.id),
                         kind="participant",
                         name=p.name,
                         email=p.email or None,
@@ -362,8 +383,8 @@ class DynamoStore:
             for p in people:
                 batch.save(
                     self.memberships(
-                        person_pk(org, program_id, p.id),
-                        "M",
+                        participant_pk(org, program_id, p.id),
+                        MEMBERSHIP_SK,
                         kind="membership",
                         name=p.name,
                         team=p.team,
@@ -375,24 +396,25 @@ class DynamoStore:
                 )
 
     def touch_memberships(
-        self, org: str, program_id: str, people: Sequence[Participant], period: str, at: datetime
+        self, org: str, program_id: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None:
         """Mark each person's membership mirror with a period to rebuild: the stream then recomputes their
         standings on their own shard, like any change to their log. Only the marker is updated, so a roster
         change written at the same moment is never overwritten. Side by side: a roster of thousands is
         marked well inside a function's timeout."""
+        mark = encode_rebuild(request)
         if len(people) <= 1:
-            for person in people:
-                self._touch_membership(org, program_id, person, period, at)
+            for participant in people:
+                self._touch_membership(org, program_id, participant, mark, at)
             return
         with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(people))) as pool:
-            list(pool.map(lambda p: self._touch_membership(org, program_id, p, period, at), people))
+            list(pool.map(lambda p: self._touch_membership(org, program_id, p, mark, at), people))
 
-    def _touch_membership(self, org: str, program_id: str, person: Participant, period: str, at: datetime) -> None:
+    def _touch_membership(self, org: str, program_id: str, person: Participant, mark: str, at: datetime) -> None:
         m = self.memberships
-        item = m(person_pk(org, program_id, person.id), "M")
+        item = m(participant_pk(org, program_id, person.id), MEMBERSHIP_SK)
         try:
-            item.update(actions=[m.rebuild_period.set(period), m.touched_at.set(at)], condition=m.pk.exists())
+            item.update(actions=[m.rebuild_period.set(mark), m.touched_at.set(at)], condition=m.pk.exists())
         except UpdateError as e:
             if not _condition_failed(e):
                 raise
@@ -409,8 +431,8 @@ class DynamoStore:
     def _put_submission(self, org: str, program_id: str, stored: StoredSubmission) -> PutOutcome:
         s = stored.submission
         item = self.submissions(
-            person_pk(org, program_id, s.participant),
-            f"S#{s.id}",
+            participant_pk(org, program_id, s.participant),
+            submission_sk(s.id),
             kind="submission",
             participant=s.participant,
             at=s.at.astimezone(UTC),
@@ -435,18 +457,22 @@ class DynamoStore:
     def get_submission(
         self, org: str, program_id: str, participant: str, submission_id: str
     ) -> StoredSubmission | None:
-        item = _get(self.submissions, person_pk(org, program_id, participant), f"S#{submission_id}")
-        return None if item is None else _stored(item)
+        item = _get(self.submissions, participant_pk(org, program_id, participant), submission_sk(submission_id))
+        return None if item is None else stored_submission_of(item)
 
     def list_submissions(self, org: str, program_id: str, participant: str) -> list[StoredSubmission]:
         items = self.submissions.query(
-            person_pk(org, program_id, participant), self.submissions.sk.startswith("S#"), consistent_read=True
+            participant_pk(org, program_id, participant),
+            self.submissions.sk.startswith(SUBMISSION_PREFIX),
+            consistent_read=True,
         )
-        return [_stored(i) for i in items]
+        return [stored_submission_of(i) for i in items]
 
     def count_submissions(self, org: str, program_id: str, participants: Iterable[str]) -> int:
         return sum(
-            self.submissions.count(person_pk(org, program_id, p), self.submissions.sk.startswith("S#"))
+            self.submissions.count(
+                participant_pk(org, program_id, p), self.submissions.sk.startswith(SUBMISSION_PREFIX)
+            )
             for p in participants
         )
 
@@ -465,7 +491,7 @@ def _condition_failed(error: PutError | UpdateError) -> bool:
 def _api_key(org: str, item: ApiKeyItem) -> ApiKey:
     return ApiKey(
         org=org,
-        id=item.sk.removeprefix("KEY#"),
+        id=suffix(item.sk, KEY_PREFIX),
         name=item.name,
         scopes=frozenset(Scope(s) for s in item.scopes),
         secret_hash=item.secret_hash,
@@ -480,7 +506,7 @@ def _program(org: str, item: ProgramItem) -> ProgramRecord:
         document = json.loads(document)
     return ProgramRecord(
         org=org,
-        id=item.sk.removeprefix("PROG#"),
+        id=suffix(item.sk, PROGRAM_PREFIX),
         document=document,
         version=int(item.version),
         created_at=item.created_at,
@@ -491,9 +517,9 @@ def _program(org: str, item: ProgramItem) -> ProgramRecord:
     )
 
 
-def _participant(item: ParticipantItem | MembershipItem, person: str | None = None) -> Participant:
+def participant_of(item: ParticipantItem | MembershipItem, participant: str | None = None) -> Participant:
     return Participant(
-        id=person or item.sk.removeprefix("P#"),
+        id=participant or suffix(item.sk, PARTICIPANT_PREFIX),
         name=item.name,
         email=getattr(item, "email", None) or "",
         team=item.team,
@@ -515,10 +541,10 @@ def history_of(raw: Any) -> tuple[Placement, ...]:
     )
 
 
-def _stored(item: SubmissionItem) -> StoredSubmission:
+def stored_submission_of(item: SubmissionItem) -> StoredSubmission:
     return StoredSubmission(
         submission=Submission(
-            id=item.sk.removeprefix("S#"),
+            id=suffix(item.sk, SUBMISSION_PREFIX),
             participant=item.participant,
             at=item.at,
             values={k: float(v) for k, v in (item.values or {}).items()},

@@ -1,61 +1,29 @@
-"""Standings items: the aggregates the stream consumer keeps, each partitioned by its parent (single writer).
-
-- participant in period: pk `O#{org}#PROG#{p}#T#{team}`, sk `PP#{period}#{person}`; on the sparse index gsi1
-  as `O#{org}#PROG#{p}#PER#{period}` / `{person}`, so everyone in a period is one Query;
-- team in period: pk `O#{org}#PROG#{p}#D#{division}`, sk `TP#{period}#{team}`;
-- division in period: pk `O#{org}#PROG#{p}#DIVS`, sk `DP#{period}#{division}`;
-- program in period: pk `O#{org}#STANDINGS`, sk `PRP#{p}#{period}`.
-
-People without a team sit in team `-`, teams without a division in division `-`. A team board is one Query of
-its team partition; a division board one Query of its division partition; everyone in a period is one Query of
-gsi1. Each item holds JSON: a participant's metric values, or a group's rolled-up totals.
+"""Standings items: the aggregates the stream consumer keeps, each partitioned by its parent (single writer);
+keys in podium.adapters.keys. A team board is one Query of its team partition; a division board one Query of its
+division partition; everyone in a period is one Query of gsi1. Each item holds JSON: a participant's metric
+values, or a group's rolled-up totals.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
 
-from podium.adapters.dynamodb import DynamoStore, _bind, _Item, _participant, _stored, gsi1_index, person_pk
+from podium.adapters import keys
+from podium.adapters.dynamodb import DynamoStore, Item, gsi1_index, participant_of, stored_submission_of
 from podium.domain.rollup import GroupTotals, MetricTotals
 from podium.domain.roster import Participant
 from podium.domain.scoring import MetricValue
+from podium.domain.standings import NO_GROUP, GroupLevel, GroupStanding, ParticipantStanding, RebuildRequest
 from podium.domain.submissions import Submission
 
-NO_GROUP = "-"
 
-
-@dataclass(frozen=True)
-class PersonPeriod:
-    person: str
-    name: str
-    team: str  # team id, or "-"
-    division: str  # division id, or "-"
-    period: str
-    values: dict[str, MetricValue]
-    # The program version the item was computed under: new rules change the item, so its team recomputes too.
-    rules: int = 0
-    # The `podium rebuild` that last wrote it: a rebuild rewrites every item, so every team above recomputes too.
-    rebuilt: str = ""
-
-
-@dataclass(frozen=True)
-class GroupPeriod:
-    level: str  # team | division | program
-    ref: str  # team id, division id, or program id
-    name: str
-    parent: str  # a team's division, a division's program
-    period: str
-    totals: GroupTotals
-
-
-class StandingItem(_Item):
+class StandingItem(Item):
     period = UnicodeAttribute()
     ref = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -71,99 +39,76 @@ class StandingItem(_Item):
     by_period = gsi1_index()
 
 
-def team_pk(org: str, program: str, team: str) -> str:
-    return f"O#{org}#PROG#{program}#T#{team}"
-
-
-def division_pk(org: str, program: str, division: str) -> str:
-    return f"O#{org}#PROG#{program}#D#{division}"
-
-
-def divisions_pk(org: str, program: str) -> str:
-    return f"O#{org}#PROG#{program}#DIVS"
-
-
-def programs_pk(org: str) -> str:
-    return f"O#{org}#STANDINGS"
-
-
-def period_gsi(org: str, program: str, period: str) -> str:
-    return f"O#{org}#PROG#{program}#PER#{period}"
-
-
 class DynamoStandings:
-    """The aggregates, on the same table as the log (see podium.adapters.dynamodb)."""
+    """The Standings port on the same table as the log (see podium.adapters.dynamodb)."""
 
     def __init__(self, store: DynamoStore) -> None:
         self.store = store
-        self.items = _bind(StandingItem, store.table, store.region, store.host)
-        store.share_connection(self.items)
+        self.items = store.bind(StandingItem)
 
     # --- a participant's log --------------------------------------------------------------------------------
 
-    def person_log(self, org: str, program: str, person: str) -> tuple[Participant | None, list[Submission]]:
-        """Membership and every submission of one person: one consistent Query of their partition."""
+    def participant_log(self, org: str, program: str, participant: str) -> tuple[Participant | None, list[Submission]]:
+        """Membership and every submission of one participant: one consistent Query of their partition."""
         membership: Participant | None = None
         submissions: list[Submission] = []
         s = self.store
-        connection = s.submissions._get_connection()
-        start: Any = None
-        while True:
-            page = connection.query(person_pk(org, program, person), consistent_read=True, exclusive_start_key=start)
-            for raw in page.get("Items", []):
-                sk = raw["sk"]["S"]
-                if sk == "M":
-                    membership = _participant(s.memberships.from_raw_data(raw), person)
-                elif sk.startswith("S#"):
-                    submissions.append(_stored(s.submissions.from_raw_data(raw)).submission)
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return membership, submissions
+        for raw in s.query_partition(keys.participant_pk(org, program, participant)):
+            sk = raw["sk"]["S"]
+            if sk == keys.MEMBERSHIP_SK:
+                membership = participant_of(s.memberships.from_raw_data(raw), participant)
+            elif sk.startswith(keys.SUBMISSION_PREFIX):
+                submissions.append(stored_submission_of(s.submissions.from_raw_data(raw)).submission)
+        return membership, submissions
 
     def touch_memberships(
-        self, org: str, program: str, people: Sequence[Participant], period: str, at: datetime
+        self, org: str, program: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None:
-        self.store.touch_memberships(org, program, people, period, at)
+        self.store.touch_memberships(org, program, people, request, at)
 
     # --- participants in a period ---------------------------------------------------------------------------
 
-    def get_person_periods(
-        self, org: str, program: str, keys: Iterable[tuple[str, str, str]]
-    ) -> dict[Any, PersonPeriod]:
-        """By (team, period, person)."""
-        wanted = {(team_pk(org, program, t), f"PP#{p}#{person}"): (t, p, person) for t, p, person in keys}
-        found = {}
-        for item in self.items.batch_get(list(wanted), consistent_read=True) if wanted else []:
-            found[wanted[(item.pk, item.sk)]] = _person_period(item)
-        return found
+    def get_participant_standing(
+        self, org: str, program: str, team: str, period: str, participant: str
+    ) -> ParticipantStanding | None:
+        pk, sk = keys.participant_standing_key(org, program, team, period, participant)
+        try:
+            return _participant_standing(self.items.get(pk, sk, consistent_read=True))
+        except self.items.DoesNotExist:
+            return None
 
-    def put_person_period(self, org: str, program: str, pp: PersonPeriod, watermark: str | None = None) -> None:
+    def put_participant_standing(
+        self, org: str, program: str, standing: ParticipantStanding, watermark: str | None = None
+    ) -> None:
+        pk, sk = keys.participant_standing_key(org, program, standing.team, standing.period, standing.participant)
+        values = {k: [v.value, v.reached_at.isoformat(), v.count] for k, v in sorted(standing.values.items())}
         self._write(
             self.items(
-                team_pk(org, program, pp.team),
-                f"PP#{pp.period}#{pp.person}",
+                pk,
+                sk,
                 kind="participant_period",
-                period=pp.period,
-                ref=pp.person,
-                name=pp.name,
-                team=pp.team,
-                division=pp.division,
+                period=standing.period,
+                ref=standing.participant,
+                name=standing.name,
+                team=standing.team,
+                division=standing.division,
                 data={
-                    "values": {k: [v.value, v.reached_at.isoformat(), v.count] for k, v in sorted(pp.values.items())},
-                    "rules": pp.rules,
-                    **({"rebuilt": pp.rebuilt} if pp.rebuilt else {}),
+                    "values": values,
+                    "rules": standing.rules,
+                    **({"rebuilt": standing.rebuilt} if standing.rebuilt else {}),
                 },
-                gsi1pk=period_gsi(org, program, pp.period),
-                gsi1sk=pp.person,
+                gsi1pk=keys.period_gsi(org, program, standing.period),
+                gsi1sk=standing.participant,
                 watermark=watermark,
             ),
             watermark,
         )
 
-    def delete_person_period(
-        self, org: str, program: str, team: str, period: str, person: str, watermark: str | None = None
+    def delete_participant_standing(
+        self, org: str, program: str, team: str, period: str, participant: str, watermark: str | None = None
     ) -> None:
-        self._write(self.items(team_pk(org, program, team), f"PP#{period}#{person}"), watermark, delete=True)
+        pk, sk = keys.participant_standing_key(org, program, team, period, participant)
+        self._write(self.items(pk, sk), watermark, delete=True)
 
     def _write(self, item: StandingItem, watermark: str | None, *, delete: bool = False) -> bool:
         """Save or delete unless the stored item was computed from newer records; False when refused."""
@@ -181,80 +126,94 @@ class DynamoStandings:
             raise
         return True
 
-    def team_people(self, org: str, program: str, team: str, period: str) -> list[PersonPeriod]:
+    def team_standings(self, org: str, program: str, team: str, period: str) -> list[ParticipantStanding]:
         items = self.items.query(
-            team_pk(org, program, team), self.items.sk.startswith(f"PP#{period}#"), consistent_read=True
+            keys.team_pk(org, program, team),
+            self.items.sk.startswith(keys.participant_standings_prefix(period)),
+            consistent_read=True,
         )
-        return [_person_period(i) for i in items]
+        return [_participant_standing(i) for i in items]
 
-    def find_person_period(self, org: str, program: str, period: str, person: str) -> PersonPeriod | None:
-        """A person's item in a period, in whichever team it was placed: one Query of the sparse index."""
-        for item in self.items.by_period.query(period_gsi(org, program, period), self.items.gsi1sk == person):
-            return _person_period(item)
+    def find_participant_standing(
+        self, org: str, program: str, period: str, participant: str
+    ) -> ParticipantStanding | None:
+        """A participant's standing in a period, in whichever team it was placed: one Query of the sparse index."""
+        gsi = keys.period_gsi(org, program, period)
+        for item in self.items.by_period.query(gsi, self.items.gsi1sk == participant):
+            return _participant_standing(item)
         return None
 
-    def everyone(self, org: str, program: str, period: str) -> list[PersonPeriod]:
-        """Every participant item of a program in a period: one Query of the sparse index."""
-        return [_person_period(i) for i in self.items.by_period.query(period_gsi(org, program, period))]
+    def everyone(self, org: str, program: str, period: str) -> list[ParticipantStanding]:
+        """Every participant standing of a program in a period: one Query of the sparse index."""
+        return [_participant_standing(i) for i in self.items.by_period.query(keys.period_gsi(org, program, period))]
 
     # --- groups in a period ---------------------------------------------------------------------------------
 
-    def _group_key(self, org: str, program: str, g: GroupPeriod | tuple[str, str, str, str]) -> tuple[str, str]:
-        level, ref, parent, period = (g.level, g.ref, g.parent, g.period) if isinstance(g, GroupPeriod) else g
-        if level == "team":
-            return division_pk(org, program, parent), f"TP#{period}#{ref}"
-        if level == "division":
-            return divisions_pk(org, program), f"DP#{period}#{ref}"
-        return programs_pk(org), f"PRP#{program}#{period}"
-
-    def get_group(self, org: str, program: str, level: str, ref: str, parent: str, period: str) -> GroupPeriod | None:
-        pk, sk = self._group_key(org, program, (level, ref, parent, period))
+    def get_group(
+        self, org: str, program: str, level: GroupLevel, ref: str, parent: str, period: str
+    ) -> GroupStanding | None:
+        pk, sk = keys.group_standing_key(org, program, level, ref, parent, period)
         try:
             return _group(self.items.get(pk, sk, consistent_read=True))
         except self.items.DoesNotExist:
             return None
 
-    def put_group(self, org: str, program: str, g: GroupPeriod, watermark: str | None = None) -> None:
-        pk, sk = self._group_key(org, program, g)
+    def put_group(self, org: str, program: str, group: GroupStanding, watermark: str | None = None) -> None:
+        pk, sk = keys.group_standing_key(org, program, group.level, group.ref, group.parent, group.period)
         self._write(
             self.items(
                 pk,
                 sk,
-                kind=f"{g.level}_period",
-                period=g.period,
-                ref=g.ref,
-                name=g.name,
-                division=g.parent if g.level == "team" else None,
-                headcount=g.totals.headcount,
-                data={"totals": _totals_json(g.totals)},
+                kind=f"{group.level}_period",
+                period=group.period,
+                ref=group.ref,
+                name=group.name,
+                division=group.parent if group.level is GroupLevel.TEAM else None,
+                headcount=group.totals.headcount,
+                data={"totals": _totals_json(group.totals)},
                 watermark=watermark,
             ),
             watermark,
         )
 
     def delete_group(
-        self, org: str, program: str, level: str, ref: str, parent: str, period: str, watermark: str | None = None
+        self,
+        org: str,
+        program: str,
+        level: GroupLevel,
+        ref: str,
+        parent: str,
+        period: str,
+        watermark: str | None = None,
     ) -> None:
-        pk, sk = self._group_key(org, program, (level, ref, parent, period))
+        pk, sk = keys.group_standing_key(org, program, level, ref, parent, period)
         self._write(self.items(pk, sk), watermark, delete=True)
 
-    def division_teams(self, org: str, program: str, division: str, period: str) -> list[GroupPeriod]:
+    def division_teams(self, org: str, program: str, division: str, period: str) -> list[GroupStanding]:
         items = self.items.query(
-            division_pk(org, program, division), self.items.sk.startswith(f"TP#{period}#"), consistent_read=True
+            keys.division_pk(org, program, division),
+            self.items.sk.startswith(keys.team_standings_prefix(period)),
+            consistent_read=True,
         )
         return [_group(i) for i in items]
 
-    def divisions(self, org: str, program: str, period: str) -> list[GroupPeriod]:
+    def divisions(self, org: str, program: str, period: str) -> list[GroupStanding]:
         items = self.items.query(
-            divisions_pk(org, program), self.items.sk.startswith(f"DP#{period}#"), consistent_read=True
+            keys.divisions_pk(org, program),
+            self.items.sk.startswith(keys.division_standings_prefix(period)),
+            consistent_read=True,
         )
         return [_group(i) for i in items]
 
 
-def _person_period(item: StandingItem) -> PersonPeriod:
-    data = item.data if not isinstance(item.data, str) else json.loads(item.data)
-    return PersonPeriod(
-        person=item.ref,
+def _data(item: StandingItem) -> Any:
+    return item.data if not isinstance(item.data, str) else json.loads(item.data)
+
+
+def _participant_standing(item: StandingItem) -> ParticipantStanding:
+    data = _data(item)
+    return ParticipantStanding(
+        participant=item.ref,
         name=item.name,
         team=item.team or NO_GROUP,
         division=item.division or NO_GROUP,
@@ -274,12 +233,12 @@ def _totals_json(totals: GroupTotals) -> dict[str, list[Any]]:
     }
 
 
-def _group(item: StandingItem) -> GroupPeriod:
-    data = item.data if not isinstance(item.data, str) else json.loads(item.data)
-    level = item.kind.removesuffix("_period")
+def _group(item: StandingItem) -> GroupStanding:
+    level = GroupLevel(item.kind.removesuffix("_period"))
     metrics = {
         k: MetricTotals(float(v), float(p), int(c), datetime.fromisoformat(at) if at else None)
-        for k, (v, p, c, at) in data["totals"].items()
+        for k, (v, p, c, at) in _data(item)["totals"].items()
     }
-    parent = item.division or NO_GROUP if level == "team" else ""
-    return GroupPeriod(level, item.ref, item.name, parent, item.period, GroupTotals(int(item.headcount or 0), metrics))
+    parent = item.division or NO_GROUP if level is GroupLevel.TEAM else ""
+    totals = GroupTotals(int(item.headcount or 0), metrics)
+    return GroupStanding(level, item.ref, item.name, parent, item.period, totals)

@@ -11,7 +11,7 @@ The roster (one Query) gives names, headcounts of groups nobody has scored in ye
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from podium.domain.boards import Board, BoardKind, Level, Scorebook, group_board, uses_ranks
 from podium.domain.errors import InvalidPeriod, NotFound, UnknownBoard
@@ -20,15 +20,8 @@ from podium.domain.program import Program
 from podium.domain.rollup import GroupTotals, with_headcounts
 from podium.domain.roster import Roster, roster_as_of
 from podium.services.auth import Principal
-from podium.services.ports import Scope, Store
+from podium.services.ports import Scope, StandingsReader, Store
 from podium.services.programs import find_program
-
-
-class StandingsReader(Protocol):
-    def everyone(self, org: str, program: str, period: str) -> list[Any]: ...
-    def team_people(self, org: str, program: str, team: str, period: str) -> list[Any]: ...
-    def division_teams(self, org: str, program: str, division: str, period: str) -> list[Any]: ...
-    def divisions(self, org: str, program: str, period: str) -> list[Any]: ...
 
 
 def read_board(
@@ -53,26 +46,30 @@ def read_board(
         or (kind is BoardKind.PROGRAM and _has_loose_groups(roster))
     )
     if needs_everyone:
-        values = {pp.person: pp.values for pp in standings.everyone(org, program_id, key)}
+        values = {s.participant: s.values for s in standings.everyone(org, program_id, key)}
         return Scorebook(program, roster, period, values).board(kind, ref)
     if kind is BoardKind.TEAM:
         team = roster.find_team(ref or "")
         if team is None:
             raise UnknownBoard(f"no team {ref!r} in program {program_id!r}")
-        values = {pp.person: pp.values for pp in standings.team_people(org, program_id, team.id, key)}
+        values = {s.participant: s.values for s in standings.team_standings(org, program_id, team.id, key)}
         return Scorebook(program, roster, period, values).board(kind, team.id)
     if kind is BoardKind.DIVISION:
         division = roster.find_division(ref or "")
         if division is None:
             raise UnknownBoard(f"no division {ref!r} in program {program_id!r}")
-        stored = {t.ref: t.totals for t in standings.division_teams(org, program_id, division.id, key)}
+        stored: dict[str | None, GroupTotals] = {
+            t.ref: t.totals for t in standings.division_teams(org, program_id, division.id, key)
+        }
         teams = with_headcounts(stored, roster.team_headcounts(division.id))
         groups = [
             (t.id, t.name, Level.TEAM, teams.get(t.id, GroupTotals())) for t in roster.division_teams(division.id)
         ]
         return group_board(program, period, kind, division.id, division.name, groups)
-    stored = {d.ref: d.totals for d in standings.divisions(org, program_id, key)}
-    divisions = with_headcounts(stored, roster.division_headcounts())
+    stored_divisions: dict[str | None, GroupTotals] = {
+        d.ref: d.totals for d in standings.divisions(org, program_id, key)
+    }
+    divisions = with_headcounts(stored_divisions, roster.division_headcounts())
     groups = [(d.id, d.name, Level.DIVISION, divisions.get(d.id, GroupTotals())) for d in roster.divisions.values()]
     return group_board(program, period, kind, None, program.name, groups)
 
@@ -111,7 +108,7 @@ def read_scorecard(
     person = roster.participants.get(participant_id)
     if person is None or not person.active:
         raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
-    values = {pp.person: pp.values for pp in standings.everyone(who.org, program_id, period.key)}
+    values = {s.participant: s.values for s in standings.everyone(who.org, program_id, period.key)}
     book = Scorebook(program, roster, period, values)
     standing = next(s for s in book.board(BoardKind.PARTICIPANTS).standings if s.id == participant_id)
     team = division = None

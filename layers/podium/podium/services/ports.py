@@ -7,10 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Protocol
 
 from podium.domain.program import Program, program_from_dict
 from podium.domain.roster import Participant
+from podium.domain.standings import GroupLevel, GroupStanding, ParticipantStanding, RebuildRequest
 from podium.domain.submissions import Submission
 
 
@@ -53,8 +55,10 @@ class ProgramRecord:
     token_revision: int = 0
     period_started: str | None = None  # the latest period the rollover started everyone's standings in
 
-    @property
+    @cached_property
     def program(self) -> Program:
+        """The document validated once per record: a batch reads each program once, and uses it for every
+        aggregate it recomputes."""
         return program_from_dict(self.document)
 
     @property
@@ -103,7 +107,7 @@ class Store(Protocol):
     def get_participants(self, org: str, program_id: str, ids: Iterable[str]) -> list[Participant]: ...
     def save_participants(self, org: str, program_id: str, people: Iterable[Participant], at: datetime) -> None: ...
     def touch_memberships(
-        self, org: str, program_id: str, people: Sequence[Participant], period: str, at: datetime
+        self, org: str, program_id: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None: ...
 
     def put_submissions(self, org: str, program_id: str, items: Sequence[StoredSubmission]) -> list[PutOutcome]: ...
@@ -111,3 +115,57 @@ class Store(Protocol):
         self, org: str, program_id: str, participant: str, submission_id: str
     ) -> StoredSubmission | None: ...
     def list_submissions(self, org: str, program_id: str, participant: str) -> list[StoredSubmission]: ...
+
+
+class Catalog(Protocol):
+    """What the aggregator reads besides standings: programs and their rosters."""
+
+    def get_program(self, org: str, program_id: str) -> ProgramRecord | None: ...
+    def list_participants(self, org: str, program_id: str) -> list[Participant]: ...
+
+
+class StandingsReader(Protocol):
+    """Stored standings, as boards and `podium verify` read them."""
+
+    def everyone(self, org: str, program: str, period: str) -> list[ParticipantStanding]: ...
+    def team_standings(self, org: str, program: str, team: str, period: str) -> list[ParticipantStanding]: ...
+    def division_teams(self, org: str, program: str, division: str, period: str) -> list[GroupStanding]: ...
+    def divisions(self, org: str, program: str, period: str) -> list[GroupStanding]: ...
+    def get_group(
+        self, org: str, program: str, level: GroupLevel, ref: str, parent: str, period: str
+    ) -> GroupStanding | None: ...
+
+
+class Standings(StandingsReader, Protocol):
+    """Stored standings as the aggregator keeps them. A write with a watermark (the latest stream record it was
+    computed from) is refused if the stored standing was computed from newer records."""
+
+    def participant_log(
+        self, org: str, program: str, participant: str
+    ) -> tuple[Participant | None, list[Submission]]: ...
+    def get_participant_standing(
+        self, org: str, program: str, team: str, period: str, participant: str
+    ) -> ParticipantStanding | None: ...
+    def find_participant_standing(
+        self, org: str, program: str, period: str, participant: str
+    ) -> ParticipantStanding | None: ...
+    def put_participant_standing(
+        self, org: str, program: str, standing: ParticipantStanding, watermark: str | None = None
+    ) -> None: ...
+    def delete_participant_standing(
+        self, org: str, program: str, team: str, period: str, participant: str, watermark: str | None = None
+    ) -> None: ...
+    def put_group(self, org: str, program: str, group: GroupStanding, watermark: str | None = None) -> None: ...
+    def delete_group(
+        self,
+        org: str,
+        program: str,
+        level: GroupLevel,
+        ref: str,
+        parent: str,
+        period: str,
+        watermark: str | None = None,
+    ) -> None: ...
+    def touch_memberships(
+        self, org: str, program: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
+    ) -> None: ...

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from podium.domain.periods import period_of
 from podium.domain.program import PeriodAggregate, PeriodKind, Program
+from podium.domain.standings import RebuildRequest
 from podium.services.ports import Store
 
 Progress = Callable[[str], None]
@@ -47,7 +48,7 @@ def start_new_periods(store: Store, now: datetime) -> list[Started]:
         if record.period_started == period:
             continue
         people = [p for p in store.list_participants(record.org, record.id) if p.active]
-        store.touch_memberships(record.org, record.id, people, period, now)
+        store.touch_memberships(record.org, record.id, people, RebuildRequest.of_period(period), now)
         store.mark_period_started(record, period)
         started.append(Started(record.org, record.id, period, len(people)))
     return started

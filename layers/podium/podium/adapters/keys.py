@@ -1,0 +1,248 @@
+"""The table's key scheme, built and parsed here and nowhere else.
+
+| item                    | pk                                  | sk                        |
+| ----------------------- | ----------------------------------- | ------------------------- |
+| organisation            | `O#{org}`                           | `ORG`                     |
+| API key                 | `O#{org}`                           | `KEY#{key}`               |
+| program                 | `O#{org}`                           | `PROG#{program}`          |
+| program version         | `O#{org}#PROG#{program}`            | `V#{version:06d}`         |
+| participant             | `O#{org}#PROG#{program}`            | `P#{participant}`         |
+| submission              | `O#{org}#PROG#{program}#P#{p}`      | `S#{submission}`          |
+| membership mirror       | `O#{org}#PROG#{program}#P#{p}`      | `M`                       |
+| participant in period   | `O#{org}#PROG#{program}#T#{team}`   | `PP#{period}#{p}`         |
+| team in period          | `O#{org}#PROG#{program}#D#{div}`    | `TP#{period}#{team}`      |
+| division in period      | `O#{org}#PROG#{program}#DIVS`       | `DP#{period}#{div}`       |
+| program in period       | `O#{org}#STANDINGS`                 | `PRP#{program}#{period}`  |
+
+Sparse index gsi1: programs of every org under `PROGRAMS` / `{org}#{program}` (scheduled work never scans), and
+participants in a period under `O#{org}#PROG#{program}#PER#{period}` / `{p}` (everyone in a period is one Query).
+
+Each standing is partitioned by its parent, so every change to one aggregate's children arrives on one stream
+shard, in order: one writer per aggregate. Org and program ids never hold `#`; participant ids may, so they are
+always the last part of a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from podium.domain.program import PeriodKind, Weekday
+from podium.domain.standings import (
+    DivisionPeriod,
+    GroupLevel,
+    ParticipantRef,
+    PeriodScheme,
+    ProgramPeriod,
+    ProgramRef,
+    RebuildRequest,
+    TeamPeriod,
+)
+
+ORG_SK = "ORG"
+MEMBERSHIP_SK = "M"
+KEY_PREFIX = "KEY#"
+PROGRAM_PREFIX = "PROG#"
+VERSION_PREFIX = "V#"
+PARTICIPANT_PREFIX = "P#"
+SUBMISSION_PREFIX = "S#"
+# Every program of every org sits in one partition of the sparse index: a deployment has a handful.
+ALL_PROGRAMS = "PROGRAMS"
+
+
+# --- building ------------------------------------------------------------------------------------------------
+
+
+def org_pk(org: str) -> str:
+    return f"O#{org}"
+
+
+def program_pk(org: str, program: str) -> str:
+    return f"O#{org}#PROG#{program}"
+
+
+def participant_pk(org: str, program: str, participant: str) -> str:
+    """A participant's log: their submissions and their membership mirror."""
+    return f"O#{org}#PROG#{program}#P#{participant}"
+
+
+def key_sk(key_id: str) -> str:
+    return f"{KEY_PREFIX}{key_id}"
+
+
+def program_sk(program: str) -> str:
+    return f"{PROGRAM_PREFIX}{program}"
+
+
+def program_index_sk(org: str, program: str) -> str:
+    return f"{org}#{program}"
+
+
+def version_sk(version: int) -> str:
+    return f"{VERSION_PREFIX}{version:06d}"
+
+
+def participant_sk(participant: str) -> str:
+    return f"{PARTICIPANT_PREFIX}{participant}"
+
+
+def submission_sk(submission: str) -> str:
+    return f"{SUBMISSION_PREFIX}{submission}"
+
+
+def team_pk(org: str, program: str, team: str) -> str:
+    return f"O#{org}#PROG#{program}#T#{team}"
+
+
+def division_pk(org: str, program: str, division: str) -> str:
+    return f"O#{org}#PROG#{program}#D#{division}"
+
+
+def divisions_pk(org: str, program: str) -> str:
+    return f"O#{org}#PROG#{program}#DIVS"
+
+
+def programs_pk(org: str) -> str:
+    return f"O#{org}#STANDINGS"
+
+
+def period_gsi(org: str, program: str, period: str) -> str:
+    return f"O#{org}#PROG#{program}#PER#{period}"
+
+
+def participant_standing_key(org: str, program: str, team: str, period: str, participant: str) -> tuple[str, str]:
+    return team_pk(org, program, team), f"PP#{period}#{participant}"
+
+
+def participant_standings_prefix(period: str) -> str:
+    return f"PP#{period}#"
+
+
+def team_standings_prefix(period: str) -> str:
+    return f"TP#{period}#"
+
+
+def division_standings_prefix(period: str) -> str:
+    return f"DP#{period}#"
+
+
+def group_standing_key(
+    org: str, program: str, level: GroupLevel, ref: str, parent: str, period: str
+) -> tuple[str, str]:
+    if level is GroupLevel.TEAM:
+        return division_pk(org, program, parent), f"TP#{period}#{ref}"
+    if level is GroupLevel.DIVISION:
+        return divisions_pk(org, program), f"DP#{period}#{ref}"
+    return programs_pk(org), f"PRP#{program}#{period}"
+
+
+# --- parsing -------------------------------------------------------------------------------------------------
+
+
+def org_of(pk: str) -> str:
+    return pk.removeprefix("O#")
+
+
+def suffix(sk: str, prefix: str) -> str:
+    """The id a sort key holds after its prefix (`KEY#k1` -> `k1`)."""
+    return sk.removeprefix(prefix)
+
+
+@dataclass(frozen=True)
+class SubmissionKey:
+    participant: ParticipantRef
+    submission: str
+
+
+@dataclass(frozen=True)
+class MembershipKey:
+    participant: ParticipantRef
+
+
+@dataclass(frozen=True)
+class ProgramKey:
+    program: ProgramRef
+
+
+@dataclass(frozen=True)
+class ParticipantStandingKey:
+    team: TeamPeriod
+    participant: str
+
+
+@dataclass(frozen=True)
+class TeamStandingKey:
+    division: DivisionPeriod
+    team: str
+
+
+@dataclass(frozen=True)
+class DivisionStandingKey:
+    program: ProgramPeriod
+    division: str
+
+
+ParsedKey = SubmissionKey | MembershipKey | ProgramKey | ParticipantStandingKey | TeamStandingKey | DivisionStandingKey
+
+
+def parse_key(pk: str, sk: str) -> ParsedKey | None:
+    """What an item is, from its keys; None for items the aggregator does not follow."""
+    parts = pk.split("#", 5)
+    if parts[0] != "O" or len(parts) < 2:
+        return None
+    org = parts[1]
+    if len(parts) == 2:
+        if sk.startswith(PROGRAM_PREFIX):
+            return ProgramKey(ProgramRef(org, suffix(sk, PROGRAM_PREFIX)))
+        return None
+    if len(parts) < 4 or parts[2] != "PROG":
+        return None
+    program = parts[3]
+    if len(parts) == 5 and parts[4] == "DIVS" and sk.startswith("DP#"):
+        period, _, division = sk.removeprefix("DP#").partition("#")
+        return DivisionStandingKey(ProgramPeriod(org, program, period), division)
+    if len(parts) != 6:
+        return None
+    kind, ref = parts[4], parts[5]
+    if kind == "P":
+        participant = ParticipantRef(org, program, ref)
+        if sk == MEMBERSHIP_SK:
+            return MembershipKey(participant)
+        if sk.startswith(SUBMISSION_PREFIX):
+            return SubmissionKey(participant, suffix(sk, SUBMISSION_PREFIX))
+    elif kind == "T" and sk.startswith("PP#"):
+        period, _, who = sk.removeprefix("PP#").partition("#")
+        return ParticipantStandingKey(TeamPeriod(org, program, ref, period), who)
+    elif kind == "D" and sk.startswith("TP#"):
+        period, _, team = sk.removeprefix("TP#").partition("#")
+        return TeamStandingKey(DivisionPeriod(org, program, ref, period), team)
+    return None
+
+
+# --- stored values the stream shows as they are stored ----------------------------------------------------------
+
+# PynamoDB's UTCDateTimeAttribute format: 2026-11-24T10:00:00.000000+0000
+STORED_INSTANT = "%Y-%m-%dT%H:%M:%S.%f%z"
+EVERY_PERIOD = "*"
+
+
+def parse_stored_instant(value: str) -> datetime:
+    return datetime.strptime(value, STORED_INSTANT)
+
+
+def encode_rebuild(request: RebuildRequest) -> str:
+    """A membership mark: a period key, `*` for every period, or `*week|UTC|monday` with the old scheme."""
+    if request.period is not None:
+        return request.period
+    old = request.old_scheme
+    return EVERY_PERIOD if old is None else f"{EVERY_PERIOD}{old.kind}|{old.timezone}|{old.week_start}"
+
+
+def decode_rebuild(mark: str) -> RebuildRequest:
+    if not mark.startswith(EVERY_PERIOD):
+        return RebuildRequest.of_period(mark)
+    scheme = mark.removeprefix(EVERY_PERIOD)
+    if not scheme:
+        return RebuildRequest()
+    kind, timezone, week_start = scheme.split("|")
+    return RebuildRequest(old_scheme=PeriodScheme(PeriodKind(kind), timezone, Weekday(week_start)))
