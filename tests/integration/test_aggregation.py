@@ -4,7 +4,7 @@ board read over HTTP equals `compute_scorebook` over the same log and today's ro
 Runs on DynamoDB Local only (the `stream` fixture skips on moto): submissions, corrections and roster changes go
 through the HTTP API, the table's real stream feeds the template's AggregateFunction, then every board of the
 current period is compared with the domain's, row by row (rank, id, name, points, per-metric value and points,
-headcount). Besides the boards, the stored items are checked directly: one per person (and per team) and period.
+headcount). Besides the boards, the stored items are checked directly: one per participant (and per team) and period.
 
 1. a property (Hypothesis): random rosters and logs, with corrections, late scores, moves, teams changing
    division, deactivations and new rules; plus the roster changes that once broke it, one by one;
@@ -37,59 +37,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import DDB_LOCAL, ROOT, Client
+from programs import BACKDATE_DAYS, PROGRAM_RELATIVE, PROGRAM_SUMS, STANDING_FIELDS, VALUES
 
 ORG = "acme"
-BACKDATE_DAYS = 10
-STANDING_FIELDS = ("rank", "id", "name", "points", "metrics", "headcount")
-
-# Sums (capped), a `latest` value averaged over the team's headcount, a target metric averaged over contributors,
-# and a running total carried across periods.
-PROGRAM_SUMS: dict[str, Any] = {
-    "name": "Sums and means",
-    "timezone": "UTC",
-    "period": "week",
-    "backdate_days": BACKDATE_DAYS,
-    "metrics": [
-        {"key": "calls", "points": {"per_unit": 1, "cap": 60}, "team_rollup": "sum"},
-        {"key": "nps", "period_aggregate": "latest", "team_rollup": "mean", "mean_over": "headcount"},
-        {
-            "key": "revenue",
-            "points": {"target": 20000, "target_points": 40, "cap": 80},
-            "team_rollup": "mean",
-            "mean_over": "contributors",
-        },
-        {"key": "training", "period_aggregate": "ignore_period", "points": {"per_unit": 5}, "team_rollup": "mean"},
-    ],
-}
-# A rank-based program: a lower-is-better `relative` metric, applied at read time from everyone's values.
-PROGRAM_RELATIVE: dict[str, Any] = {
-    "name": "Relative",
-    "timezone": "UTC",
-    "period": "week",
-    "ties": "dense",
-    "backdate_days": BACKDATE_DAYS,
-    "metrics": [
-        {"key": "calls", "team_rollup": "sum"},
-        {
-            "key": "response",
-            "period_aggregate": "average",
-            "order": "asc",
-            "method": "relative",
-            "points": {"per_unit": 0.5},
-            "team_rollup": "mean",
-            "mean_over": "contributors",
-        },
-        {"key": "nps", "period_aggregate": "latest", "team_rollup": "mean", "mean_over": "headcount"},
-    ],
-}
 VARIANTS = {"sums": PROGRAM_SUMS, "relative": PROGRAM_RELATIVE}
-VALUES = {
-    "calls": st.integers(0, 30),
-    "nps": st.integers(-100, 100),
-    "revenue": st.sampled_from([0, 2500, 7500, 20000, 45000]),
-    "training": st.integers(0, 4),
-    "response": st.integers(1, 120),
-}
 
 program_ids = count(1)
 
@@ -102,7 +53,7 @@ pytestmark = pytest.mark.integration
 @dataclass
 class Scenario:
     teams: dict[str, str]  # team name -> division name
-    people: dict[str, str]  # person id -> team name
+    people: dict[str, str]  # participant id -> team name
     ops: list[tuple[Any, ...]]
 
 
@@ -187,30 +138,35 @@ def apply(world: World, op: tuple[Any, ...], drain: Callable[[], Any]) -> None:
     people = sorted(world.roster)
     if kind == "post":
         rows = []
-        for person, minutes, values in op[1]:
+        for participant, minutes, values in op[1]:
             at = (world.anchor - timedelta(minutes=minutes)).replace(microsecond=0)
             rows.append(
-                {"id": f"s{next(world.ids)}", "participant": people[person], "at": at.isoformat(), "values": values}
+                {
+                    "id": f"s{next(world.ids)}",
+                    "participant": people[participant],
+                    "at": at.isoformat(),
+                    "values": values,
+                }
             )
         active = [r for r in rows if world.roster[r["participant"]]["active"]]
         if active:
             world.post(active)
     elif kind in ("void", "correct") and world.accepted:
-        target, person = world.accepted[op[1] % len(world.accepted)]
+        target, participant = world.accepted[op[1] % len(world.accepted)]
         if kind == "void":
-            world.call("POST", f"/submissions/{target}/void", {"participant": person, "reason": "test"})
-        elif world.roster[person]["active"]:
+            world.call("POST", f"/submissions/{target}/void", {"participant": participant, "reason": "test"})
+        elif world.roster[participant]["active"]:
             # A correction row: it sits at the time of what it voids and replaces its values.
-            world.post([{"id": f"c{next(world.ids)}", "participant": person, "voids": target, "values": op[2]}])
+            world.post([{"id": f"c{next(world.ids)}", "participant": participant, "voids": target, "values": op[2]}])
     elif kind == "move":
-        person = people[op[1]]
+        participant = people[op[1]]
         if op[2] < len(world.teams):
             team = sorted(world.teams)[op[2]]
-            world.call("PATCH", f"/participants/{person}", {"team": team, "division": world.teams[team]})
-            world.roster[person].update(team=team, division=world.teams[team])
+            world.call("PATCH", f"/participants/{participant}", {"team": team, "division": world.teams[team]})
+            world.roster[participant].update(team=team, division=world.teams[team])
         else:  # out of every team
-            world.call("PATCH", f"/participants/{person}", {"team": None, "division": None})
-            world.roster[person].update(team=None, division=None)
+            world.call("PATCH", f"/participants/{participant}", {"team": None, "division": None})
+            world.roster[participant].update(team=None, division=None)
     elif kind == "rehome":
         # A whole team changes division: one roster upload (people left out would be deactivated).
         team = sorted(world.teams)[op[1] % len(world.teams)]
@@ -221,12 +177,12 @@ def apply(world: World, op: tuple[Any, ...], drain: Callable[[], Any]) -> None:
                 fields["division"] = division
         world.call("PUT", "/roster", world.roster_rows())
     elif kind == "toggle":
-        person = people[op[1]]
-        if world.roster[person]["active"]:
-            world.call("DELETE", f"/participants/{person}")
+        participant = people[op[1]]
+        if world.roster[participant]["active"]:
+            world.call("DELETE", f"/participants/{participant}")
         else:
-            world.call("PATCH", f"/participants/{person}", {"active": True})
-        world.roster[person]["active"] = not world.roster[person]["active"]
+            world.call("PATCH", f"/participants/{participant}", {"active": True})
+        world.roster[participant]["active"] = not world.roster[participant]["active"]
     elif kind == "rules":
         # New rules for every current standing: calls weigh double (or single again) and the cap moves.
         metrics = copy.deepcopy(world.document["metrics"])
@@ -256,7 +212,7 @@ def expected_boards(store: Any, program_id: str, period_key: str) -> dict[str, l
 
     program = store.get_program(ORG, program_id).program
     period = parse_period(period_key, program.week_start)
-    # Membership for a period is the roster at its end (the roster keeps each person's placements).
+    # Membership for a period is the roster at its end (the roster keeps each participant's placements).
     roster = roster_as_of(store.list_participants(ORG, program_id), end_instant(period, program.tz))
     log = [s.submission for p in roster.participants for s in store.list_submissions(ORG, program_id, p)]
     book = compute_scorebook(program, roster, log, period)
@@ -383,7 +339,7 @@ REGRESSIONS = {
         {"ann": "Red", "bob": "Blue", "cy": "Green"},
         [("post", [(0, 5, {"calls": 5}), (1, 5, {"calls": 7}), (2, 5, {"calls": 3})]), ("drain",), ("rehome", 2, 1)],
     ),
-    # Two moves of one person reach the aggregator in one batch: Red -> Blue -> Green.
+    # Two moves of one participant reach the aggregator in one batch: Red -> Blue -> Green.
     "two-moves-in-one-batch": Scenario(
         {"Red": "Div 0", "Blue": "Div 0", "Green": "Div 1"},
         {"ann": "Red", "bob": "Blue", "cy": "Green"},
@@ -396,7 +352,7 @@ REGRESSIONS = {
             ("post", [(0, 4, {"calls": 1})]),
         ],
     ),
-    # A person moves, then a late submission lands in a period before the move.
+    # A participant moves, then a late submission lands in a period before the move.
     "late-submission-after-a-move": Scenario(
         {"Red": "Div 0", "Blue": "Div 1"},
         {"ann": "Red", "bob": "Blue"},

@@ -3,15 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from conftest import Client
-
-PROGRAM = {
-    "id": "sprint",
-    "name": "Sprint",
-    "timezone": "UTC",
-    "period": "week",
-    "metrics": [{"key": "calls"}, {"key": "nps", "period_aggregate": "latest", "team_rollup": "mean"}],
-}
-ROSTER = "id,name,email,team,division\nann,Ann,,Red,North\nbob,Bob,,Red,North\ncy,Cy,,Blue,North\ndi,Di,,Green,South\n"
+from programs import SPRINT as PROGRAM
+from programs import SPRINT_ROSTER as ROSTER
 
 
 def test_submissions_reach_the_division_board_through_the_stream(admin: Client, stream) -> None:

@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from test_cascade_smoke import PROGRAM, ROSTER
-
 from conftest import Client
 from podium_cli.main import main
+from programs import SPRINT as PROGRAM
+from programs import SPRINT_ROSTER as ROSTER
 
 
 def seeded(admin: Client, stream) -> None:
