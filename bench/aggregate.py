@@ -206,7 +206,7 @@ def workload(
     start, end = window
     span = (end - start).total_seconds()
     rows = []
-    for person in people:
+    for participant in people:
         followers = rnd.randint(200, 3000)
         for i in range(per_rep):
             values: dict[str, float] = {"calls": rnd.randint(0, 25)}
@@ -225,7 +225,9 @@ def workload(
                 followers += rnd.randint(0, 40)
                 values["linkedin_followers"] = followers
             at = start + timedelta(seconds=rnd.uniform(0, span))
-            rows.append({"id": f"{person}-{i:03d}", "participant": person, "at": at.isoformat(), "values": values})
+            rows.append(
+                {"id": f"{participant}-{i:03d}", "participant": participant, "at": at.isoformat(), "values": values}
+            )
     rnd.shuffle(rows)
     return rows
 
@@ -297,13 +299,13 @@ def fanout_baseline(
 
     def one(row: dict[str, Any]) -> float:
         nonlocal conflicts
-        person = row["participant"]
-        team, division = roster[person]
+        participant = row["participant"]
+        team, division = roster[participant]
         item = shaper.submissions(
-            participant_pk(ORG, PROGRAM, person),
+            participant_pk(ORG, PROGRAM, participant),
             submission_sk(row["id"]),
             kind="submission",
-            participant=person,
+            participant=participant,
             at=datetime.fromisoformat(row["at"]).astimezone(UTC),
             values=row["values"],
             source="json",
@@ -320,7 +322,7 @@ def fanout_baseline(
             "ExpressionAttributeValues": {**values, ":one": {"N": "1"}},
         }
         keys = [
-            (f"O#{ORG}#PROG#{PROGRAM}#T#{team}", f"PP#{person}"),
+            (f"O#{ORG}#PROG#{PROGRAM}#T#{team}", f"PP#{participant}"),
             (f"O#{ORG}#PROG#{PROGRAM}#D#{division}", f"TP#{team}"),
             (f"O#{ORG}#PROG#{PROGRAM}#DIVS", f"DP#{division}"),
             (f"O#{ORG}#STANDINGS", f"PRP#{PROGRAM}"),
@@ -512,10 +514,15 @@ def run(endpoint: str) -> None:
     trickle_mark = meter.mark()
     with Background(poller, meter) as background:
         for n in range(LATENCY_SAMPLES):
-            person = rnd.choice(sorted(roster))
-            division = roster[person][1]
+            participant = rnd.choice(sorted(roster))
+            division = roster[participant][1]
             before = division_calls().get(division, 0.0)
-            row = {"id": f"lat-{n}", "participant": person, "at": datetime.now(UTC).isoformat(), "values": {"calls": 1}}
+            row = {
+                "id": f"lat-{n}",
+                "participant": participant,
+                "at": datetime.now(UTC).isoformat(),
+                "values": {"calls": 1},
+            }
             call("POST", f"/v1/programs/{PROGRAM}/submissions", json.dumps([row]).encode(), "application/json")
             written = time.perf_counter()
             while division_calls().get(division, 0.0) < before + 1:

@@ -603,7 +603,7 @@ def test_a_team_in_two_divisions_is_422_and_nothing_is_written(admin: Client) ->
             assert "division" in error["problems"][0]["reason"], error
     assert roster(admin) == {}
 
-    # Nor one person at a time: Red is in North (Ann), so Bob cannot put it in South as well.
+    # Nor one participant at a time: Red is in North (Ann), so Bob cannot put it in South as well.
     url = "/v1/programs/sprint/participants"
     assert admin.call("PUT", f"{url}/ann", {"name": "Ann", "team": "Red", "division": "North"}).status == 201
     assert_error(admin.call("PUT", f"{url}/bob", {"name": "Bob", "team": "Red", "division": "South"}), 422)

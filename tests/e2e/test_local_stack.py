@@ -93,9 +93,9 @@ def test_scores_posted_as_json_form_and_csv_reach_every_board(local_stack: Runni
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "participant", "at", "calls", "nps"])
-    for i, person in enumerate(["bob", "el", "ann"]):
-        writer.writerow([f"c{i}", person, at.isoformat(), 5 + i, ""])
-        sent.append(Submission(f"c{i}", person, at, {"calls": 5 + i}))
+    for i, participant in enumerate(["bob", "el", "ann"]):
+        writer.writerow([f"c{i}", participant, at.isoformat(), 5 + i, ""])
+        sent.append(Submission(f"c{i}", participant, at, {"calls": 5 + i}))
     status, _, body_bytes = local_stack.call(
         "POST", "/v1/programs/sprint/submissions", out.getvalue().encode(), "text/csv"
     )

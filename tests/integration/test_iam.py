@@ -182,9 +182,9 @@ def exercise(admin: Client, recorder: Recorder, drain: Callable[[], Any], table:
     ok("PUT", f"{p}/participants/eve", {"name": "Eve", "team": "Green", "division": "South"})
     drain()
 
-    def forget_mirror(person: str) -> None:
-        """A person listed before membership mirrors existed: marking them writes the mirror (BatchWriteItem)."""
-        key = {"pk": {"S": f"O#acme#PROG#sprint#P#{person}"}, "sk": {"S": "M"}}
+    def forget_mirror(participant: str) -> None:
+        """A participant listed before membership mirrors existed: marking them writes the mirror (BatchWriteItem)."""
+        key = {"pk": {"S": f"O#acme#PROG#sprint#P#{participant}"}, "sk": {"S": "M"}}
         boto3.client("dynamodb").delete_item(TableName=table, Key=key)
         drain()
 

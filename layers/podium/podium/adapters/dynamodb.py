@@ -15,8 +15,8 @@ ever address that org's items.
 | submission         | conditional Put (idempotent): 1 WCU per submission (items < 1 KB);            |
 |                    | a participant's log: one Query                                                |
 
-Submissions are partitioned by participant so that the stream delivers every change to one person's log on one
-shard, in order: the aggregator is then the single writer of that person's standings. The submission id is the
+Submissions are partitioned by participant so that the stream delivers every change to one participant's log on one
+shard, in order: the aggregator is then the single writer of that participant's standings. The submission id is the
 sort key, so a retried id is refused by the write condition itself, with no extra idempotency record to pay for.
 """
 
@@ -153,7 +153,7 @@ class MembershipItem(Item):
     active = BooleanAttribute()
     updated_at = UTCDateTimeAttribute()
     history = JSONAttribute(null=True)
-    # Set by `podium rebuild`: the period whose standings the aggregator should recompute for this person.
+    # Set by `podium rebuild`: the period whose standings the aggregator should recompute for this participant.
     rebuild_period = UnicodeAttribute(null=True)
     touched_at = UTCDateTimeAttribute(null=True)
 
@@ -398,7 +398,7 @@ class DynamoStore:
     def touch_memberships(
         self, org: str, program_id: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None:
-        """Mark each person's membership mirror with a period to rebuild: the stream then recomputes their
+        """Mark each participant's membership mirror with a period to rebuild: the stream then recomputes their
         standings on their own shard, like any change to their log. Only the marker is updated, so a roster
         change written at the same moment is never overwritten. Side by side: a roster of thousands is
         marked well inside a function's timeout."""
@@ -410,15 +410,15 @@ class DynamoStore:
         with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(people))) as pool:
             list(pool.map(lambda p: self._touch_membership(org, program_id, p, mark, at), people))
 
-    def _touch_membership(self, org: str, program_id: str, person: Participant, mark: str, at: datetime) -> None:
+    def _touch_membership(self, org: str, program_id: str, participant: Participant, mark: str, at: datetime) -> None:
         m = self.memberships
-        item = m(participant_pk(org, program_id, person.id), MEMBERSHIP_SK)
+        item = m(participant_pk(org, program_id, participant.id), MEMBERSHIP_SK)
         try:
             item.update(actions=[m.rebuild_period.set(mark), m.touched_at.set(at)], condition=m.pk.exists())
         except UpdateError as e:
             if not _condition_failed(e):
                 raise
-            self.save_participants(org, program_id, [person], at)
+            self.save_participants(org, program_id, [participant], at)
 
     # --- submissions --------------------------------------------------------------------------------------
 

@@ -227,9 +227,9 @@ def put_participant(program: str, participant: str) -> Response[str]:
     if not PARTICIPANT_ID.fullmatch(participant):
         raise InvalidInput([Problem("id", "use 1-128 of A-Z a-z 0-9 . _ @ + -", field="id")], "participant")
     roster = read_roster_rows([{**body, "id": participant}], first_row=1, noun="field")
-    person = roster.participants[participant]
-    created = programs.put_participant(store(), who, program, person, now())
-    return json_response(201 if created else 200, participant_view(person))
+    record = roster.participants[participant]
+    created = programs.put_participant(store(), who, program, record, now())
+    return json_response(201 if created else 200, participant_view(record))
 
 
 @router.patch(
@@ -241,8 +241,8 @@ def put_participant(program: str, participant: str) -> Response[str]:
 def patch_participant(program: str, participant: str) -> Response[str]:
     who = principal(router)
     who.require(Scope.ADMIN, program)
-    person = programs.patch_participant(store(), who, program, participant, _json_object(), now())
-    return json_response(200, participant_view(person))
+    record = programs.patch_participant(store(), who, program, participant, _json_object(), now())
+    return json_response(200, participant_view(record))
 
 
 @router.delete(

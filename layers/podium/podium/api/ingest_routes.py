@@ -109,7 +109,9 @@ def void_submission(program: str, submission: str) -> Response[str]:
     participant, reason = body.get("participant"), body.get("reason", "")
     problems = []
     if not isinstance(participant, str) or not participant.strip():
-        problems.append(Problem("participant", "is required: the person whose submission this is", field="participant"))
+        problems.append(
+            Problem("participant", "is required: the participant whose submission this is", field="participant")
+        )
     if not isinstance(reason, str) or len(reason) > 500:
         problems.append(Problem("reason", "must be text of at most 500 characters", field="reason"))
     if problems:

@@ -43,7 +43,7 @@ class Participant:
     division: str | None = None
     active: bool = True
     # Every placement since they joined, oldest first; the last is the one above. A period's standings use the
-    # placement at the period's end. Not part of equality: two records of the same person are equal as they are now.
+    # placement at the period's end. Not part of equality: two records of one participant are equal as they are now.
     history: tuple[Placement, ...] = field(default=(), compare=False)
 
     def placed(self, previous: Participant | None, at: datetime) -> Participant:

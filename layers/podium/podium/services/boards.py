@@ -105,15 +105,15 @@ def read_scorecard(
     program = find_program(store, who.org, program_id).program
     period = board_period(program, period_key, now)
     roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
-    person = roster.participants.get(participant_id)
-    if person is None or not person.active:
+    participant = roster.participants.get(participant_id)
+    if participant is None or not participant.active:
         raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
     values = {s.participant: s.values for s in standings.everyone(who.org, program_id, period.key)}
     book = Scorebook(program, roster, period, values)
     standing = next(s for s in book.board(BoardKind.PARTICIPANTS).standings if s.id == participant_id)
     team = division = None
-    if person.team_id:
-        team_board = book.board(BoardKind.TEAM, person.team_id)
+    if participant.team_id:
+        team_board = book.board(BoardKind.TEAM, participant.team_id)
         mine = next(s for s in team_board.standings if s.id == participant_id)
         team = {
             "id": team_board.id,
@@ -121,9 +121,9 @@ def read_scorecard(
             "rank_in_team": mine.rank,
             "of": len(team_board.standings),
         }
-        if person.division_id:
-            division_board = book.board(BoardKind.DIVISION, person.division_id)
-            ours = next(s for s in division_board.standings if s.id == person.team_id)
+        if participant.division_id:
+            division_board = book.board(BoardKind.DIVISION, participant.division_id)
+            ours = next(s for s in division_board.standings if s.id == participant.team_id)
             division = {
                 "id": division_board.id,
                 "name": division_board.name,

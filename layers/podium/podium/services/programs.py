@@ -187,17 +187,17 @@ def put_roster(
     return change
 
 
-def put_participant(store: Store, who: Principal, program_id: str, person: Participant, now: datetime) -> bool:
+def put_participant(store: Store, who: Principal, program_id: str, participant: Participant, now: datetime) -> bool:
     """Create or replace one participant; True when created."""
     who.require(Scope.ADMIN, program_id)
-    _check_lengths([person])
+    _check_lengths([participant])
     get_program(store, who, program_id)
     people = {p.id: p for p in store.list_participants(who.org, program_id)}
     before = dict(people)
-    created = person.id not in people
-    people[person.id] = person
+    created = participant.id not in people
+    people[participant.id] = participant
     build_roster(people.values())
-    _save(store, who.org, program_id, before, [person], now)
+    _save(store, who.org, program_id, before, [participant], now)
     return created
 
 
@@ -269,9 +269,9 @@ def _check_lengths(people: Iterable[Participant]) -> None:
 
 def deactivate_participant(store: Store, who: Principal, program_id: str, participant_id: str, now: datetime) -> None:
     """People are deactivated, not deleted: their submissions and past standings stay explainable."""
-    person = _participant(store, who, program_id, participant_id)
-    if person.active:
-        _save(store, who.org, program_id, {person.id: person}, [replace(person, active=False)], now)
+    participant = _participant(store, who, program_id, participant_id)
+    if participant.active:
+        _save(store, who.org, program_id, {participant.id: participant}, [replace(participant, active=False)], now)
 
 
 def _participant(store: Store, who: Principal, program_id: str, participant_id: str) -> Participant:
