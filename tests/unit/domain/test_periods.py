@@ -100,11 +100,23 @@ def test_all_covers_everything():
     assert ALL.contains_day(date(1999, 1, 1))
 
 
-@pytest.mark.parametrize("key", ["2025-W53", "2026-W00", "2026-13", "2026-02-30", "last week", "", "2026-Q5"])
-def test_bad_period_keys_are_refused_with_a_sentence(key):
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("2025-W53", "does not exist: 2025 has no week 53"),
+        ("2026-W00", "does not exist: 2026 has no week 0"),
+        ("2026-13", "is not a real date"),
+        ("2026-02-30", "is not a real date"),
+        ("last week", "is not recognised: use 2026-11-27 (day), 2026-W48 (week)"),
+        ("", "is not recognised: use 2026-11-27 (day), 2026-W48 (week)"),
+        ("2026-Q5", "is not recognised: use 2026-11-27 (day), 2026-W48 (week)"),
+    ],
+)
+def test_bad_period_keys_are_refused_with_a_sentence(key, why):
+    """The sentence quotes the key as given (so an empty one shows as '') and says what is wrong with it."""
     with pytest.raises(InvalidPeriod) as caught:
         parse_period(key)
-    assert key in str(caught.value) or "not" in str(caught.value)
+    assert str(caught.value).startswith(f"period {key!r} {why}")
 
 
 def test_naive_instants_are_refused():

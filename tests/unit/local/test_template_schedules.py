@@ -1,5 +1,6 @@
 """The schedules come from template.yaml's functions: Schedule and ScheduleV2 events, no list kept by hand."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,24 @@ def test_every_schedule_event_of_every_function_is_read(tmp_path: Path) -> None:
 
 
 def test_the_real_template_schedules_can_all_run_locally() -> None:
-    schedules_from_template(load_template(ROOT / "template.yaml"))  # raises if one cannot
+    template = load_template(ROOT / "template.yaml")
+    declared = {
+        (function, event)
+        for function, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event, spec in (resource["Properties"].get("Events") or {}).items()
+        if spec["Type"] in ("Schedule", "ScheduleV2")
+    }
+    schedules = schedules_from_template(template)  # raises if one cannot
+    assert ("RolloverFunction", "PeriodStarts") in declared
+    assert {(s.function, s.event) for s in schedules} == declared  # every one, none left out
+    moment = datetime(2026, 11, 24, 10, 7, tzinfo=UTC)
+    for schedule in schedules:
+        following = schedule.next_after(moment)
+        assert following is not None and following > moment, schedule
+        assert schedule.event_payload(following, "us-east-1") is not None
+    (rollover,) = [s for s in schedules if s.function == "RolloverFunction"]
+    assert rollover.enabled and rollover.next_after(moment) == datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
 
 
 def test_an_unsupported_expression_fails_naming_the_function_and_expression(tmp_path: Path) -> None:
