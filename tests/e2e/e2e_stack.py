@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,32 +15,33 @@ from typing import Any
 
 import pytest
 
-from podium_cli.local.dynamodb import find_jar, free_port, java_available
+from podium_cli.local.dynamodb import missing
+from podium_cli.local.harness import PODIUM, LocalStack, start_local_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-PODIUM = str(Path(sys.executable).with_name("podium"))
+__all__ = ["PODIUM", "ROOT", "RunningStack", "create_org", "running_stack", "start_stack", "stop_stack", "wait_for"]
 
 pytestmark = pytest.mark.e2e
 
 
 @dataclass
 class RunningStack:
-    process: subprocess.Popen[str]
-    url: str
-    data_dir: Path
-    state: dict[str, Any]
+    """A started stack (podium_cli.local.harness) and the key the tests call it with."""
+
+    local: LocalStack
     key: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.local.url
+
+    @property
+    def data_dir(self) -> Path:
+        return self.local.data_dir
 
     def env(self) -> dict[str, str]:
         """What `podium admin` and `podium verify` need to work on this stack's table."""
-        return {
-            **os.environ,
-            "PODIUM_TABLE": self.state["table"],
-            "AWS_ENDPOINT_URL_DYNAMODB": self.state["dynamodb_endpoint"],
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+        return self.local.env()
 
     def call(
         self,
@@ -70,55 +68,22 @@ class RunningStack:
 
 
 def start_stack(data_dir: Path, port: int | None = None, root: Path = ROOT) -> RunningStack:
-    """`podium local` in `root` (a checkout, or a copy of one with a changed template), on a free port."""
-    if not (find_jar() and java_available()):
+    """`podium local` in `root` (a checkout, or a copy of one with a changed template), on a free port; skipped
+    where DynamoDB Local cannot run (a failure on CI)."""
+    reason = missing()
+    if reason:
         if os.environ.get("CI"):
-            pytest.fail("the end-to-end tests need DynamoDB Local and Java 17+")
-        pytest.skip("DynamoDB Local or Java is missing (make dynamodb-local)")
-    port = port or free_port()
-    state_file = data_dir / "stack.json"
-    state_file.unlink(missing_ok=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = (data_dir / "stack.log").open("a")  # a file, not a pipe nobody reads (a full pipe would stall the stack)
-    process = subprocess.Popen(
-        [PODIUM, "local", "--no-demo", "--port", str(port), "--data", str(data_dir)],
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"podium local exited: {(data_dir / 'stack.log').read_text()[-2000:]}")
-        if state_file.is_file():
-            state = json.loads(state_file.read_text())
-            try:
-                with urllib.request.urlopen(state["url"] + "/v1/openapi.json", timeout=5) as reply:  # noqa: S310
-                    reply.read()
-                return RunningStack(process, state["url"], data_dir, state)
-            except OSError:
-                pass
-        time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("podium local did not start within 180 s")
+            pytest.fail(f"the end-to-end tests need DynamoDB Local and Java 17+: {reason}")
+        pytest.skip(reason)
+    return RunningStack(start_local_stack(root, data_dir, port=port))
 
 
 def stop_stack(stack: RunningStack) -> None:
-    if stack.process.poll() is None:
-        stack.process.send_signal(signal.SIGINT)
-        try:
-            stack.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            stack.process.kill()
-            stack.process.wait()
+    stack.local.stop()
 
 
 def create_org(stack: RunningStack, org: str) -> str:
-    result = subprocess.run(
-        [PODIUM, "admin", "create-org", org, "--json"], env=stack.env(), capture_output=True, text=True, check=True
-    )
-    return str(json.loads(result.stdout)["key"])
+    return stack.local.create_org(org)
 
 
 def running_stack(tmp_path: Path) -> Iterator[RunningStack]:
