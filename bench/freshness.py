@@ -1,8 +1,9 @@
 """Benchmark of the local stack as a user runs it: how fresh the boards are, and how fast it takes submissions.
 
 One run starts `podium local --no-demo` in its own process (free port, temporary data directory, DynamoDB Local on
-disk), as the end-to-end tests do, creates an org with `podium admin create-org`, a program (calls: sum; nps:
-latest, team mean) and a roster of 60 people in 6 teams in 2 divisions, and then, over real HTTP:
+disk) with the end-to-end tests' harness (podium_cli.local.harness), creates an org with `podium admin create-org`,
+a program (calls: sum; nps: latest, team mean) and a roster of 60 people in 6 teams in 2 divisions, and then,
+over real HTTP:
 
 - freshness: up to 40 times, one JSON submission for a random person with a distinctive value (calls = 1000 + i);
   from the moment the POST answers 2xx, the division board is read every 50 ms until the person's team shows
@@ -18,7 +19,8 @@ latest, team mean) and a roster of 60 people in 6 teams in 2 divisions, and then
 
 Then it stops the stack with SIGINT, looks for leftovers (parked stream records, errors in the stack's log, a
 DynamoDB Local still running) and exits 0. It exits 1 only when the stack cannot be started or set up.
-Standard library and boto3 only. Run: .venv/bin/python bench/freshness.py
+Standard library and boto3, plus that harness and the table's key codec (podium.adapters.keys) for the raw items.
+Run: .venv/bin/python bench/freshness.py
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ import math
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,8 +42,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from podium.adapters.keys import participant_pk, submission_sk
+from podium_cli.local.harness import LocalStack, StackDidNotStart, start_local_stack
+
 ROOT = Path(__file__).resolve().parents[1]
-PODIUM = str(Path(sys.executable).with_name("podium"))
 
 ORG = "bench"
 PROGRAM = "fresh"
@@ -150,69 +152,15 @@ def board(client: Http, path: str) -> dict[str, Any]:
     return body  # type: ignore[no-any-return]
 
 
-# --- the stack -----------------------------------------------------------------------------------------------
+# --- the stack: podium_cli.local.harness, as the end-to-end tests use it --------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_stack(data_dir: Path, log_file: Any) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    """As tests/e2e/conftest.py does, except that the stack's output goes to a file (a pipe nobody reads
-    could fill up and block the stack)."""
-    state_file = data_dir / "stack.json"
-    process = subprocess.Popen(
-        [PODIUM, "local", "--no-demo", "--port", str(free_port()), "--data", str(data_dir)],
-        cwd=ROOT,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"podium local exited with {process.returncode} (see its log)")
-        if state_file.is_file():
-            try:
-                state = json.loads(state_file.read_text())
-                conn = http.client.HTTPConnection("127.0.0.1", urlsplit(state["url"]).port, timeout=5)
-                conn.request("GET", "/v1/openapi.json")
-                reply = conn.getresponse()
-                reply.read()  # closing with the body unread would reset the connection: a traceback in the log
-                conn.close()
-                if reply.status == 200:
-                    return process, state
-            except (OSError, ValueError, http.client.HTTPException):
-                pass
-        time.sleep(0.5)
-    process.kill()
-    process.wait()
-    raise RuntimeError(f"podium local did not start within {STARTUP_LIMIT:.0f} s")
-
-
-def stack_env(state: dict[str, Any]) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PODIUM_TABLE": state["table"],
-        "AWS_ENDPOINT_URL_DYNAMODB": state["dynamodb_endpoint"],
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-
-
-def stop_stack(process: subprocess.Popen[bytes]) -> tuple[int | None, float]:
+def stop(stack: LocalStack) -> tuple[int | None, float]:
+    """Its exit status and how long SIGINT took to stop it."""
     started = time.monotonic()
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            problem("podium local did not stop within 60 s of SIGINT: killed")
-            process.kill()
-            process.wait()
-    return process.returncode, time.monotonic() - started
+    if not stack.stop():
+        problem("podium local did not stop within 60 s of SIGINT: killed")
+    return stack.process.returncode, time.monotonic() - started
 
 
 def leftover_processes(data_dir: Path) -> list[int]:
@@ -379,8 +327,8 @@ def raw_puts(endpoint: str, table: str, template: dict[str, Any], people: list[s
     def item(thread: int, n: int) -> dict[str, Any]:
         person = people[(thread * 7 + n) % len(people)]
         clone = dict(template)
-        clone["pk"] = {"S": f"O#{ORG}#PROG#{RAW_PROGRAM}#P#{person}"}
-        clone["sk"] = {"S": f"S#r{thread:02d}-{n:05d}"}
+        clone["pk"] = {"S": participant_pk(ORG, RAW_PROGRAM, person)}
+        clone["sk"] = {"S": submission_sk(f"r{thread:02d}-{n:05d}")}
         if "participant" in clone:
             clone["participant"] = {"S": person}
         return clone
@@ -507,23 +455,22 @@ def main() -> int:
         data_dir = Path(tmp) / "podium"
         data_dir.mkdir()
         log_path = Path(tmp) / "stack.log"
-        with log_path.open("wb") as log_file:
-            log("starting podium local …")
-            try:
-                process, state = start_stack(data_dir, log_file)
-            except RuntimeError as e:
-                print(f"error: {e}\n{log_path.read_text(errors='replace')[-3000:]}", file=sys.stderr)
-                return 1
-            started_in = time.monotonic() - T0
-            log(f"stack up in {started_in:.1f} s at {state['url']} (DynamoDB Local {state['dynamodb_endpoint']})")
-            try:
-                results = run(state, data_dir)
-            except Exception as e:  # the stack must be stopped whatever happened
-                problem(f"the run failed: {type(e).__name__}: {e}")
-                results = None
-            finally:
-                log("stopping the stack (SIGINT) …")
-                code, stop_seconds = stop_stack(process)
+        log("starting podium local …")
+        try:
+            stack = start_local_stack(ROOT, data_dir, log_path=log_path, timeout=STARTUP_LIMIT)
+        except StackDidNotStart as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        started_in = time.monotonic() - T0
+        log(f"stack up in {started_in:.1f} s at {stack.url} (DynamoDB Local {stack.dynamodb_endpoint})")
+        try:
+            results = run(stack)
+        except Exception as e:  # the stack must be stopped whatever happened
+            problem(f"the run failed: {type(e).__name__}: {e}")
+            results = None
+        finally:
+            log("stopping the stack (SIGINT) …")
+            code, stop_seconds = stop(stack)
         if code != 0:
             problem(f"podium local exited with {code} after SIGINT")
         leftovers = leftover_processes(data_dir)
@@ -552,17 +499,9 @@ def main() -> int:
     return 0
 
 
-def run(state: dict[str, Any], data_dir: Path) -> dict[str, Any]:
-    result = subprocess.run(
-        [PODIUM, "admin", "create-org", ORG, "--json"],
-        env=stack_env(state),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = str(json.loads(result.stdout)["key"])
-    client = Http(state["url"], key)
+def run(stack: LocalStack) -> dict[str, Any]:
+    key = stack.create_org(ORG)
+    client = Http(stack.url, key)
     csv_text, team_of, division_of = roster()
     people = sorted(team_of)
     status, body = client.json("PUT", f"/v1/programs/{PROGRAM}", PROGRAM_DOC)
@@ -599,23 +538,23 @@ def run(state: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     load_fresh = os.getloadavg()
     fresh = freshness(client, team_of, division_of, expect, random.Random(7))  # noqa: S311 - benchmark data
 
-    ddb = dynamodb(state["dynamodb_endpoint"])
+    ddb = dynamodb(stack.dynamodb_endpoint)
     # A stored submission of this run, as the store wrote it: the raw side writes its exact shape and size.
     # (a freshness submission: 4-digit calls, as the HTTP load sends, and an id as long as the load's)
     sample_id, sample_person = fresh["first"] or (f"warm-{people[0]}", people[0])
     sample = ddb.get_item(
-        TableName=state["table"],
-        Key={"pk": {"S": f"O#{ORG}#PROG#{PROGRAM}#P#{sample_person}"}, "sk": {"S": f"S#{sample_id}"}},
+        TableName=stack.table,
+        Key={"pk": {"S": participant_pk(ORG, PROGRAM, sample_person)}, "sk": {"S": submission_sk(sample_id)}},
         ConsistentRead=True,
     ).get("Item")
     if not sample:
         raise RuntimeError("could not read back a stored submission")
     log(f"throughput: raw put_item, {RAW_THREADS} threads, {PHASE_SECONDS:.0f} s …")
     load_raw = os.getloadavg()
-    raw = raw_puts(state["dynamodb_endpoint"], state["table"], sample, people)
+    raw = raw_puts(stack.dynamodb_endpoint, stack.table, sample, people)
     log(f"throughput: HTTP ingest, {HTTP_THREADS} clients x batches of {HTTP_BATCH}, {PHASE_SECONDS:.0f} s …")
     load_http = os.getloadavg()
-    ingest = http_ingest(state["url"], key, people, expect)
+    ingest = http_ingest(stack.url, key, people, expect)
     log("catch-up: waiting for the program board to show every accepted value …")
     caught, shown = catch_up(client, expect, ingest["ended"])
     if caught is None:
