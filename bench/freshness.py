@@ -2,11 +2,11 @@
 
 One run starts `podium local --no-demo` in its own process (free port, temporary data directory, DynamoDB Local on
 disk) with the end-to-end tests' harness (podium_cli.local.harness), creates an org with `podium admin create-org`,
-a program (calls: sum; nps: latest, team mean) and a roster of 60 people in 6 teams in 2 divisions, and then,
+a program (calls: sum; nps: latest, team mean) and a roster of 60 participants in 6 teams in 2 divisions, and then,
 over real HTTP:
 
-- freshness: up to 40 times, one JSON submission for a random person with a distinctive value (calls = 1000 + i);
-  from the moment the POST answers 2xx, the division board is read every 50 ms until the person's team shows
+- freshness: up to 40 times, one JSON submission for a random participant with a distinctive value (calls = 1000 + i);
+  from the moment the POST answers 2xx, the division board is read every 50 ms until the participant's team shows
   its calls grown by exactly that value. The team board (one stream hop: participant items) is timed on the way;
   the division board (two hops: participant, then team items) is the figure. p50/p95/max, target p95 <= 2 s.
 - throughput: raw boto3 conditional put_item/s (16 threads) of items cloned from a stored submission (same
@@ -182,7 +182,7 @@ def leftover_processes(data_dir: Path) -> list[int]:
 
 
 def roster() -> tuple[str, dict[str, str], dict[str, str]]:
-    """The roster CSV, person → team id, team id → division id."""
+    """The roster CSV, participant → team id, team id → division id."""
     lines = ["id,name,email,team,division"]
     team_of, division_of = {}, {}
     n = 0
@@ -191,9 +191,9 @@ def roster() -> tuple[str, dict[str, str], dict[str, str]]:
             division_of[team.lower()] = division.lower()
             for _ in range(PER_TEAM):
                 n += 1
-                person = f"p{n:02d}"
-                lines.append(f"{person},Person {n},,{team},{division}")
-                team_of[person] = team.lower()
+                participant = f"p{n:02d}"
+                lines.append(f"{participant},Participant {n},,{team},{division}")
+                team_of[participant] = team.lower()
     return "\n".join(lines) + "\n", team_of, division_of
 
 
@@ -228,18 +228,18 @@ def ms(seconds: float) -> str:
 
 
 class Expect:
-    """What the boards should show: calls per person, team and in all (only accepted submissions count)."""
+    """What the boards should show: calls per participant, team and in all (only accepted submissions count)."""
 
     def __init__(self, team_of: dict[str, str]) -> None:
         self.team_of = team_of
-        self.person: dict[str, float] = {p: 0.0 for p in team_of}
+        self.participant: dict[str, float] = {p: 0.0 for p in team_of}
         self.team: dict[str, float] = {t: 0.0 for t in set(team_of.values())}
         self.lock = threading.Lock()
 
-    def add(self, person: str, calls: float) -> None:
+    def add(self, participant: str, calls: float) -> None:
         with self.lock:
-            self.person[person] += calls
-            self.team[self.team_of[person]] += calls
+            self.participant[participant] += calls
+            self.team[self.team_of[participant]] += calls
 
     @property
     def total(self) -> float:
@@ -249,7 +249,7 @@ class Expect:
 def freshness(
     client: Http, team_of: dict[str, str], division_of: dict[str, str], expect: Expect, rng: random.Random
 ) -> dict[str, Any]:
-    people = sorted(team_of)
+    participants = sorted(team_of)
     division_delays: list[float] = []
     team_delays: list[float] = []
     post_times: list[float] = []
@@ -260,16 +260,16 @@ def freshness(
         if time.monotonic() > budget_end:
             log(f"freshness: time budget spent after {i} submissions")
             break
-        person = rng.choice(people)
-        team = team_of[person]
+        participant = rng.choice(participants)
+        team = team_of[participant]
         division = division_of[team]
         value = 1000 + i
         before = calls_by_id(board(client, f"division/{division}")).get(team, 0.0)
         if before != expect.team[team]:
             problem(f"freshness #{i}: team {team} shows {before} calls before the post, expected {expect.team[team]}")
-        person_before = expect.person[person]
+        participant_before = expect.participant[participant]
         row_id = f"fresh-{i:03d}"
-        row = {"id": row_id, "participant": person, "at": at_now(), "values": {"calls": value, "nps": 50}}
+        row = {"id": row_id, "participant": participant, "at": at_now(), "values": {"calls": value, "nps": 50}}
         sent = time.monotonic()
         status, body = post_rows(client, [row])
         ok_at = time.monotonic()
@@ -277,15 +277,15 @@ def freshness(
         if status // 100 != 2 or body.get("accepted") != 1:
             problem(f"freshness #{i}: POST answered {status} {body!r}")
             continue
-        expect.add(person, value)
-        first = first or (row_id, person)
+        expect.add(participant, value)
+        first = first or (row_id, participant)
         target = before + value
         team_seen = division_seen = None
         while time.monotonic() - ok_at < FRESH_TIMEOUT:
             tick = time.monotonic()
             if team_seen is None:
-                people_calls = calls_by_id(board(client, f"team/{team}"))
-                if people_calls.get(person, 0.0) >= person_before + value:
+                member_calls = calls_by_id(board(client, f"team/{team}"))
+                if member_calls.get(participant, 0.0) >= participant_before + value:
                     team_seen = time.monotonic() - ok_at
             shown = calls_by_id(board(client, f"division/{division}")).get(team, 0.0)
             if shown >= target:
@@ -298,7 +298,9 @@ def freshness(
             time.sleep(max(0.0, POLL - (time.monotonic() - tick)))
         if division_seen is None:
             stalls += 1
-            problem(f"freshness #{i}: {person}'s {value} calls not on division/{division} after {FRESH_TIMEOUT:.0f} s")
+            problem(
+                f"freshness #{i}: {participant}'s {value} calls not on division/{division} after {FRESH_TIMEOUT:.0f} s"
+            )
             continue
         division_delays.append(division_seen)
         team_delays.append(team_seen or division_seen)
@@ -319,18 +321,18 @@ def dynamodb(endpoint: str, config: Any = None) -> Any:
     )
 
 
-def raw_puts(endpoint: str, table: str, template: dict[str, Any], people: list[str]) -> dict[str, Any]:
+def raw_puts(endpoint: str, table: str, template: dict[str, Any], participants: list[str]) -> dict[str, Any]:
     from botocore.config import Config
 
     client = dynamodb(endpoint, Config(max_pool_connections=RAW_THREADS, retries={"max_attempts": 1}))
 
     def item(thread: int, n: int) -> dict[str, Any]:
-        person = people[(thread * 7 + n) % len(people)]
+        participant = participants[(thread * 7 + n) % len(participants)]
         clone = dict(template)
-        clone["pk"] = {"S": participant_pk(ORG, RAW_PROGRAM, person)}
+        clone["pk"] = {"S": participant_pk(ORG, RAW_PROGRAM, participant)}
         clone["sk"] = {"S": submission_sk(f"r{thread:02d}-{n:05d}")}
         if "participant" in clone:
-            clone["participant"] = {"S": person}
+            clone["participant"] = {"S": participant}
         return clone
 
     def put(thread: int, n: int) -> None:
@@ -364,7 +366,7 @@ def raw_puts(endpoint: str, table: str, template: dict[str, Any], people: list[s
     return {"count": sum(counts), "seconds": seconds, "rate": sum(counts) / seconds, "errors": errors}
 
 
-def http_ingest(url: str, key: str, people: list[str], expect: Expect) -> dict[str, Any]:
+def http_ingest(url: str, key: str, participants: list[str], expect: Expect) -> dict[str, Any]:
     accepted = [0] * HTTP_THREADS
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
@@ -385,7 +387,7 @@ def http_ingest(url: str, key: str, people: list[str], expect: Expect) -> dict[s
                 rows.append(
                     {
                         "id": f"t{thread:02d}-{n:05d}",
-                        "participant": rng.choice(people),
+                        "participant": rng.choice(participants),
                         "at": at_now(),
                         "values": {"calls": rng.randint(1000, 1999), "nps": rng.randint(10, 99)},
                     }
@@ -503,7 +505,7 @@ def run(stack: LocalStack) -> dict[str, Any]:
     key = stack.create_org(ORG)
     client = Http(stack.url, key)
     csv_text, team_of, division_of = roster()
-    people = sorted(team_of)
+    participants = sorted(team_of)
     status, body = client.json("PUT", f"/v1/programs/{PROGRAM}", PROGRAM_DOC)
     if status != 200:
         raise RuntimeError(f"PUT program: {status} {body!r}")
@@ -513,13 +515,15 @@ def run(stack: LocalStack) -> dict[str, Any]:
     expect = Expect(team_of)
 
     # Warm-up: one submission each; the first cascade through cold handlers, timed but not counted.
-    log("warm-up: one submission per person, waiting for both division boards …")
-    rows = [{"id": f"warm-{p}", "participant": p, "at": at_now(), "values": {"calls": 1, "nps": 50}} for p in people]
+    log("warm-up: one submission per participant, waiting for both division boards …")
+    rows = [
+        {"id": f"warm-{p}", "participant": p, "at": at_now(), "values": {"calls": 1, "nps": 50}} for p in participants
+    ]
     posted = time.monotonic()
     status, body = post_rows(client, rows)
     if status != 200 or body.get("accepted") != len(rows):
         raise RuntimeError(f"warm-up POST: {status} {body!r}")
-    for p in people:
+    for p in participants:
         expect.add(p, 1)
 
     def settled() -> bool:
@@ -541,20 +545,20 @@ def run(stack: LocalStack) -> dict[str, Any]:
     ddb = dynamodb(stack.dynamodb_endpoint)
     # A stored submission of this run, as the store wrote it: the raw side writes its exact shape and size.
     # (a freshness submission: 4-digit calls, as the HTTP load sends, and an id as long as the load's)
-    sample_id, sample_person = fresh["first"] or (f"warm-{people[0]}", people[0])
+    sample_id, sample_participant = fresh["first"] or (f"warm-{participants[0]}", participants[0])
     sample = ddb.get_item(
         TableName=stack.table,
-        Key={"pk": {"S": participant_pk(ORG, PROGRAM, sample_person)}, "sk": {"S": submission_sk(sample_id)}},
+        Key={"pk": {"S": participant_pk(ORG, PROGRAM, sample_participant)}, "sk": {"S": submission_sk(sample_id)}},
         ConsistentRead=True,
     ).get("Item")
     if not sample:
         raise RuntimeError("could not read back a stored submission")
     log(f"throughput: raw put_item, {RAW_THREADS} threads, {PHASE_SECONDS:.0f} s …")
     load_raw = os.getloadavg()
-    raw = raw_puts(stack.dynamodb_endpoint, stack.table, sample, people)
+    raw = raw_puts(stack.dynamodb_endpoint, stack.table, sample, participants)
     log(f"throughput: HTTP ingest, {HTTP_THREADS} clients x batches of {HTTP_BATCH}, {PHASE_SECONDS:.0f} s …")
     load_http = os.getloadavg()
-    ingest = http_ingest(stack.url, key, people, expect)
+    ingest = http_ingest(stack.url, key, participants, expect)
     log("catch-up: waiting for the program board to show every accepted value …")
     caught, shown = catch_up(client, expect, ingest["ended"])
     if caught is None:
@@ -600,7 +604,9 @@ def report(
         d, t = f["division"], f["team"]
         print()
         print(f"(1) freshness: POST answered 2xx -> visible on the board (polled every {POLL * 1000:.0f} ms)")
-        print(f"    first cascade (warm-up, 60 people, cold handlers) on both division boards after {ms(r['warm'])}")
+        print(
+            f"    first cascade (warm-up, 60 participants, cold handlers) on both division boards after {ms(r['warm'])}"
+        )
         if d:
             verdict = "met" if pct(d, 95) <= TARGET_P95 else "MISSED"
             print(
