@@ -120,9 +120,14 @@ def test_a_stack_stopped_mid_stream_loses_and_double_counts_nothing(tmp_path) ->
         stack.key = create_org(stack, "e2e")
         setup_program(stack)
         at = datetime.now(UTC) - timedelta(minutes=2)
-        people = ["ann", "bob", "cy", "di", "el"]
+        participants = ["ann", "bob", "cy", "di", "el"]
         rows = [
-            {"id": f"r{i}", "participant": people[i % 5], "at": at.isoformat(), "values": {"calls": i % 9, "nps": i}}
+            {
+                "id": f"r{i}",
+                "participant": participants[i % 5],
+                "at": at.isoformat(),
+                "values": {"calls": i % 9, "nps": i},
+            }
             for i in range(400)
         ]
         assert stack.json("POST", "/v1/programs/sprint/submissions", rows)[1]["accepted"] == 400
