@@ -18,9 +18,9 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from conftest import ROOT
 from podium_cli.template import load_template
 
+ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "podium"
 MAKEFILE = LAYER / "Makefile"
 LOCK = LAYER / "requirements-lock.txt"
