@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-
+ROOT = Path(__file__).resolve().parents[2]  # not conftest's: tests/unit/domain has its own conftest
 PACKAGE = ROOT / "layers" / "podium" / "podium"
 KEYS = PACKAGE / "adapters" / "keys.py"
 # What each layer may not import (a prefix of a dotted module name).
