@@ -362,7 +362,12 @@ def fanout_baseline(
 
 def main() -> int:
     offline_aws(TABLE, POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVEL="CRITICAL")
-    return on_dynamodb_local(run)
+    status = on_dynamodb_local(run)
+    # Then the service's CPU against the commit before the aggregator's reshaping (bench/aggregate_cpu.py).
+    from aggregate_cpu import main as cpu
+
+    print("\n== CPU of the aggregation service, this checkout against the commit before (bench/aggregate_cpu.py)")
+    return status or cpu([])
 
 
 def run(endpoint: str) -> None:

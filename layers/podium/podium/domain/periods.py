@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -71,6 +72,7 @@ def period_of(instant: datetime, kind: PeriodKind, tz: ZoneInfo, week_start: Wee
     return period_of_day(local_day(instant, tz), kind, week_start)
 
 
+@lru_cache(maxsize=4096)  # pure, and asked again for the same few days by every participant of a batch
 def period_of_day(day: date, kind: PeriodKind, week_start: Weekday = Weekday.MONDAY) -> Period:
     if kind is PeriodKind.ALL:
         return ALL

@@ -8,13 +8,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from podium.domain.errors import InvalidInput, Problem
 
 PARTICIPANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")  # use with fullmatch
 
 
+@lru_cache(maxsize=4096)  # few team and division names, slugged again by every recompute
 def slug(name: str) -> str:
     """A stable id for a team or division name, in any script: `South East` -> `south-east`, `東京` -> `東京`."""
     folded = unicodedata.normalize("NFKC", name).casefold()
