@@ -65,6 +65,7 @@ class MemoryTable:
     roster: dict[ProgramRef, dict[str, Participant]] = field(default_factory=dict)
     memberships: dict[ParticipantRef, _Membership] = field(default_factory=dict)
     logs: dict[ParticipantRef, dict[str, StoredSubmission]] = field(default_factory=dict)
+    claims: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (org, program, id) -> participant
     participant_standings: dict[tuple[str, str, str, str, str], tuple[ParticipantStanding, str | None]] = field(
         default_factory=dict
     )
@@ -124,6 +125,11 @@ class MemoryTable:
         outcomes = []
         for stored in items:
             s = stored.submission
+            if stored.claim:  # as DynamoStore does: a sender-chosen id belongs to one participant in the program
+                owner = self.claims.setdefault((org, program_id, s.id), s.participant)
+                if owner != s.participant:
+                    outcomes.append(PutOutcome.CONFLICT)
+                    continue
             ref = ParticipantRef(org, program_id, s.participant)
             log = self.logs.setdefault(ref, {})
             have = log.get(s.id)

@@ -201,9 +201,87 @@ def test_a_retry_that_leaves_at_to_the_server_is_still_a_duplicate(sprint: Clien
     assert again.status == 200, again.text
     assert (again.json["accepted"], again.json["duplicates"], again.json["rejected"]) == (0, 1, 0)
     changed = sprint.call("POST", SUBMISSIONS, {**item, "values": {"calls": 5}}, headers={"Idempotency-Key": "no-at"})
-    assert_error(changed, 422, "id")
+    assert assert_error(changed, 422, "Idempotency-Key")["code"] == "idempotency_key_reused"
     assert list(stored(store)) == ["no-at"]
     assert stored(store)["no-at"].submission.values == {"calls": 4.0}
+
+
+def test_an_id_is_unique_in_its_program_whoever_it_names(sprint: Client, store: Any) -> None:
+    """A retry that corrects the participant must not count twice: the id is taken, for everyone."""
+    at = recent()
+    first = sprint.call("POST", SUBMISSIONS, {"id": "deal-7", "participant": "ann", "at": at, "values": {"calls": 3}})
+    assert first.status == 200 and first.json["accepted"] == 1, first.text
+    other = sprint.call("POST", SUBMISSIONS, {"id": "deal-7", "participant": "bob", "at": at, "values": {"calls": 3}})
+    assert_error(other, 422, "id")
+    assert "deal-7" in other.json["errors"][0]["reason"]
+    # In one request of several rows, the second use is refused by row; the rest is taken.
+    rows = [
+        {"id": "deal-7", "participant": "cat", "at": at, "values": {"calls": 1}},
+        {"id": "deal-8", "participant": "cat", "at": at, "values": {"calls": 1}},
+    ]
+    r = sprint.call("POST", SUBMISSIONS, rows)
+    assert r.status == 200, r.text
+    assert (r.json["accepted_ids"], [(e["row"], e["field"]) for e in r.json["errors"]]) == (["deal-8"], [(1, "id")])
+    # The owner's own retry is still a duplicate, and the log holds each id once.
+    again = sprint.call("POST", SUBMISSIONS, {"id": "deal-7", "participant": "ann", "at": at, "values": {"calls": 3}})
+    assert (again.json["accepted"], again.json["duplicates"]) == (0, 1), again.text
+    assert sorted((sid, s.submission.participant) for sid, s in stored(store).items()) == [
+        ("deal-7", "ann"),
+        ("deal-8", "cat"),
+    ]
+
+
+def test_an_idempotency_key_sent_again_for_another_participant_is_refused(sprint: Client, store: Any) -> None:
+    headers = {"Idempotency-Key": "form-123"}
+    at = recent()
+    first = sprint.call("POST", SUBMISSIONS, {"participant": "ann", "at": at, "values": {"calls": 2}}, headers=headers)
+    assert first.status == 200 and first.json["accepted"] == 1, first.text
+    r = sprint.call("POST", SUBMISSIONS, {"participant": "bob", "at": at, "values": {"calls": 2}}, headers=headers)
+    error = assert_error(r, 422, "Idempotency-Key")
+    assert error["code"] == "idempotency_key_reused" and "form-123" in error["message"]
+    assert [s.submission.participant for s in stored(store).values()] == ["ann"]
+
+
+def test_only_ids_the_sender_chose_are_claimed(sprint: Client, store: Any) -> None:
+    """A claim costs a write: ids Podium generates are unique already and get none."""
+    at = recent()
+    sprint.call("POST", SUBMISSIONS, [{"participant": p, "at": at, "values": {"calls": 1}} for p in PEOPLE])
+    sprint.call("POST", SUBMISSIONS, {"id": "mine", "participant": "ann", "at": at, "values": {"calls": 1}})
+    sprint.call(
+        "POST", SUBMISSIONS, {"participant": "bob", "at": at, "values": {"calls": 1}}, headers={"Idempotency-Key": "k1"}
+    )
+    from podium.adapters.keys import CLAIM_SK, submission_claim_key
+
+    claims = [(i.pk, i.sk) for i in store.claims.scan(store.claims.sk == CLAIM_SK)]
+    assert sorted(claims) == sorted(submission_claim_key(ORG, PROGRAM_ID, sid) for sid in ("mine", "k1"))
+    assert len(stored(store)) == len(PEOPLE) + 2
+
+
+def test_concurrent_senders_of_one_id_for_different_participants_store_it_once(sprint: Client, store: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podium.domain.submissions import Submission
+    from podium.services.ports import PutOutcome, StoredSubmission
+
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    attempts = [StoredSubmission(Submission("race", p, at, {"calls": 1}), "json", at, "test") for p in PEOPLE * 2]
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        outcomes = list(pool.map(lambda s: store.put_submissions(ORG, PROGRAM_ID, [s])[0], attempts))
+    owners = [s.submission.participant for s in stored(store).values()]
+    assert len(owners) == 1
+    assert outcomes.count(PutOutcome.CREATED) == 1
+    won = [a.submission.participant for a, o in zip(attempts, outcomes, strict=True) if o is PutOutcome.CREATED]
+    assert won == owners
+    assert all(
+        o is PutOutcome.DUPLICATE
+        for a, o in zip(attempts, outcomes, strict=True)
+        if a.submission.participant == owners[0] and o is not PutOutcome.CREATED
+    )
+    assert all(
+        o is PutOutcome.CONFLICT
+        for a, o in zip(attempts, outcomes, strict=True)
+        if a.submission.participant != owners[0]
+    )
 
 
 def test_an_id_used_again_with_different_content_is_rejected_on_id_and_nothing_is_overwritten(
@@ -225,7 +303,7 @@ def test_an_id_used_again_with_different_content_is_rejected_on_id_and_nothing_i
         == 200
     )
     r = sprint.call("POST", SUBMISSIONS, {"participant": "bob", "at": at, "values": {"calls": 2}}, headers=headers)
-    assert_error(r, 422, "id")
+    assert assert_error(r, 422, "Idempotency-Key")["code"] == "idempotency_key_reused"
     # And twice in one request: the first is kept, the second refused.
     row = {"id": "twice", "participant": "cat", "at": at, "values": {"calls": 1}}
     r = sprint.call("POST", SUBMISSIONS, [row, {**row, "values": {"calls": 2}}])

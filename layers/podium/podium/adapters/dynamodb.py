@@ -58,6 +58,7 @@ from podium.adapters.keys import (
     program_index_sk,
     program_pk,
     program_sk,
+    submission_claim_key,
     submission_sk,
     suffix,
     version_sk,
@@ -170,6 +171,12 @@ class SubmissionItem(Item):
     reason = UnicodeAttribute(null=True)
 
 
+class SubmissionClaimItem(Item):
+    """Who a sender-chosen submission id belongs to (see keys.submission_claim_key)."""
+
+    participant = UnicodeAttribute()
+
+
 class DynamoStore:
     """The Store port on one DynamoDB table. Build one per process (models are bound to the table here)."""
 
@@ -183,6 +190,7 @@ class DynamoStore:
         self.people = self.bind(ParticipantItem)
         self.submissions = self.bind(SubmissionItem)
         self.memberships = self.bind(MembershipItem)
+        self.claims = self.bind(SubmissionClaimItem)
 
     def bind(self, model: type[M]) -> type[M]:
         """A model class bound to this table, talking through the one botocore client this store holds.
@@ -430,6 +438,8 @@ class DynamoStore:
 
     def _put_submission(self, org: str, program_id: str, stored: StoredSubmission) -> PutOutcome:
         s = stored.submission
+        if stored.claim and not self._claim(org, program_id, s.id, s.participant):
+            return PutOutcome.CONFLICT
         item = self.submissions(
             participant_pk(org, program_id, s.participant),
             submission_sk(s.id),
@@ -453,6 +463,22 @@ class DynamoStore:
                 return PutOutcome.DUPLICATE
             return PutOutcome.CONFLICT
         return PutOutcome.CREATED
+
+    def _claim(self, org: str, program_id: str, submission_id: str, participant: str) -> bool:
+        """Claim the id for this participant in the whole program; True when it is theirs (now or before).
+
+        The claim is written before the submission, so a crash in between leaves a claim that the retry finds
+        and completes, and two concurrent senders of one id for different participants cannot both win."""
+        pk, sk = submission_claim_key(org, program_id, submission_id)
+        try:
+            claim = self.claims(pk, sk, kind="submission_claim", participant=participant)
+            claim.save(condition=self.claims.pk.does_not_exist())
+        except PutError as e:
+            if not _condition_failed(e):
+                raise
+            owner = _get(self.claims, pk, sk)
+            return owner is not None and owner.participant == participant
+        return True
 
     def get_submission(
         self, org: str, program_id: str, participant: str, submission_id: str

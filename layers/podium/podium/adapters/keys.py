@@ -9,6 +9,7 @@
 | participant             | `O#{org}#PROG#{program}`            | `P#{participant}`         |
 | submission              | `O#{org}#PROG#{program}#P#{p}`      | `S#{submission}`          |
 | membership mirror       | `O#{org}#PROG#{program}#P#{p}`      | `M`                       |
+| submission id's owner   | `O#{org}#PROG#{program}#ID#{id}`    | `ID`                      |
 | participant in period   | `O#{org}#PROG#{program}#T#{team}`   | `PP#{period}#{p}`         |
 | team in period          | `O#{org}#PROG#{program}#D#{div}`    | `TP#{period}#{team}`      |
 | division in period      | `O#{org}#PROG#{program}#DIVS`       | `DP#{period}#{div}`       |
@@ -41,6 +42,7 @@ from podium.domain.standings import (
 
 ORG_SK = "ORG"
 MEMBERSHIP_SK = "M"
+CLAIM_SK = "ID"
 KEY_PREFIX = "KEY#"
 PROGRAM_PREFIX = "PROG#"
 VERSION_PREFIX = "V#"
@@ -64,6 +66,12 @@ def program_pk(org: str, program: str) -> str:
 def participant_pk(org: str, program: str, participant: str) -> str:
     """A participant's log: their submissions and their membership mirror."""
     return f"O#{org}#PROG#{program}#P#{participant}"
+
+
+def submission_claim_key(org: str, program: str, submission: str) -> tuple[str, str]:
+    """Which participant a sender-chosen submission id belongs to: one small item per id, in a partition of its
+    own (no hot key), so an id is unique in its program while the log stays partitioned by participant."""
+    return f"O#{org}#PROG#{program}#ID#{submission}", CLAIM_SK
 
 
 def key_sk(key_id: str) -> str:

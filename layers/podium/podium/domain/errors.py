@@ -62,6 +62,19 @@ class InvalidProgram(InvalidInput):
         super().__init__(problems, what="program")
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An Idempotency-Key header sent again with a different request (as Stripe and the IETF draft answer: 422)."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, key: str) -> None:
+        message = (
+            f"the Idempotency-Key {key!r} was already used for a different request: "
+            "send a new key for a new request, or repeat the original request exactly"
+        )
+        super().__init__([Problem("Idempotency-Key", message, field="Idempotency-Key")], what="request")
+
+
 class InvalidPeriod(PodiumError):
     code = "invalid_period"
 

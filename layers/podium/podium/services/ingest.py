@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from podium.domain.errors import Forbidden, NotFound, Problem
+from podium.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Problem
 from podium.domain.program import Program
 from podium.domain.records import (
     CORRECTION_PREFIX,
@@ -123,7 +123,8 @@ def _store_rows(
 ) -> IngestResult:
     window = (now - timedelta(days=program.backdate_days), now + FUTURE_SKEW)
     result = IngestResult()
-    for chunk in _chunks(_with_ids(rows, idempotency_key, single), CHUNK_ROWS):
+    ids = _Ids()
+    for chunk in _chunks(_with_ids(rows, idempotency_key, single, ids), CHUNK_ROWS):
         read = read_submission_rows(chunk, program, roster, now=now, noun=noun, window=window)
         by_number = {_number(row): row for row in chunk}
         result.rejected += [_with_field(p, by_number.get(p.row or 0, {}), noun).as_dict() for p in read.problems]
@@ -138,12 +139,23 @@ def _store_rows(
             result.rejected += [Problem.in_row(numbers[s.id], "voids", message, noun).as_dict() for s in corrections]
             corrections = []
         # Corrections are checked after the plain rows are written, so one may cancel a row of the same request.
-        taken = _put(store, who, program, plain, numbers, timed, source, now, noun, result)
+        taken = _put(store, who, program, plain, numbers, timed, source, now, noun, result, ids)
         checked = _check_voids(store, who.org, program.id, corrections, numbers, timed, noun, result)
-        taken += _put(store, who, program, checked, numbers, timed, source, now, noun, result)
+        taken += _put(store, who, program, checked, numbers, timed, source, now, noun, result, ids)
         for outcome, sid in sorted(taken, key=lambda t: numbers[t[1]]):
             (result.accepted if outcome is PutOutcome.CREATED else result.duplicates).append(sid)
+    if idempotency_key is not None and ids.conflicted & ids.derived and not (result.accepted or result.duplicates):
+        raise IdempotencyKeyReused(idempotency_key)
     return result
+
+
+@dataclass
+class _Ids:
+    """Where a request's submission ids came from, and which were already taken by something else."""
+
+    generated: set[str] = field(default_factory=set)  # new ones Podium made: unique, nothing to claim
+    derived: set[str] = field(default_factory=set)  # made from the request's Idempotency-Key
+    conflicted: set[str] = field(default_factory=set)
 
 
 def _put(
@@ -157,11 +169,12 @@ def _put(
     now: datetime,
     noun: str,
     result: IngestResult,
+    ids: _Ids,
 ) -> list[tuple[PutOutcome, str]]:
     """Write submissions; returns (CREATED or DUPLICATE, id) for each one taken, and records the refused."""
     if not submissions:
         return []
-    stored = [StoredSubmission(s, source, now, who.by) for s in submissions]
+    stored = [StoredSubmission(s, source, now, who.by, claim=s.id not in ids.generated) for s in submissions]
     taken: list[tuple[PutOutcome, str]] = []
     for item, outcome in zip(stored, store.put_submissions(who.org, program.id, stored), strict=True):
         s = item.submission
@@ -170,7 +183,8 @@ def _put(
         elif outcome is PutOutcome.DUPLICATE or (s.id not in timed and _same_but_time(store, who.org, program, item)):
             taken.append((PutOutcome.DUPLICATE, s.id))
         else:
-            message = f"{s.id!r} is already used by a different submission"
+            ids.conflicted.add(s.id)
+            message = f"{s.id!r} is already used in this program by a different submission"
             result.rejected.append(Problem.in_row(numbers[s.id], "id", message, noun).as_dict())
     return taken
 
@@ -240,16 +254,20 @@ def void(
 
 
 def _with_ids(
-    rows: Iterable[Mapping[str, object]], idempotency_key: str | None, single: bool
+    rows: Iterable[Mapping[str, object]], idempotency_key: str | None, single: bool, ids: _Ids
 ) -> Iterator[Mapping[str, object]]:
     """Give every row an id: its own, else one derived from the request's Idempotency-Key, else a new one."""
     for row in rows:
         if str(row.get("id") or "").strip():
             yield row
         elif idempotency_key:
-            yield {**row, "id": idempotency_key if single else f"{idempotency_key}-{_number(row)}"}
+            derived = idempotency_key if single else f"{idempotency_key}-{_number(row)}"
+            ids.derived.add(derived)
+            yield {**row, "id": derived}
         else:
-            yield {**row, "id": uuid.uuid4().hex}
+            generated = uuid.uuid4().hex
+            ids.generated.add(generated)
+            yield {**row, "id": generated}
 
 
 def _number(row: Mapping[str, object]) -> int:

@@ -75,6 +75,9 @@ class StoredSubmission:
     received_at: datetime
     by: str  # the key id or public token that sent it
     reason: str = ""  # for corrections: why
+    # The sender chose the id (a row's `id`, or one derived from an Idempotency-Key): it is claimed in the whole
+    # program before the submission is written. An id Podium generated is unique already and costs no claim.
+    claim: bool = field(default=True, compare=False)
 
     def same_content(self, other: StoredSubmission) -> bool:
         a, b = self.submission, other.submission
@@ -84,7 +87,7 @@ class StoredSubmission:
 class PutOutcome(StrEnum):
     CREATED = "created"
     DUPLICATE = "duplicate"  # the same id with the same content was already there: nothing written
-    CONFLICT = "conflict"  # the id is already used by a different submission: nothing written
+    CONFLICT = "conflict"  # the id is already used by a different submission, or for another participant
 
 
 class Store(Protocol):
