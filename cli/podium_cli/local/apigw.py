@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -156,7 +157,9 @@ class LocalApi:
     ) -> HttpResponse:
         found = self.match(method, path)
         if found is None:
-            return HttpResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+            # The template has no $default route: API Gateway answers itself, here in the API's error shape.
+            problem = {"error": {"code": "not_found", "message": f"no route {method.upper()} {path}"}}
+            return HttpResponse(404, {"content-type": "application/json"}, json.dumps(problem).encode())
         route, params = found
         event = http_api_event(route, method, path, params, headers or {}, query, body, source_ip)
         result = self.handler(route)(event, LambdaContext(route.function))

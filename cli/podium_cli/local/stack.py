@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from typing import Any
 TABLE = "podium-local"
 DEMO_ORG = "demo"
 DEMO = "healthcare-sales"
+BODY_SECONDS = 60  # the longest a request may pause while its headers or body arrive
 API_INSTANCES = 4  # handler copies, like warm Lambda containers: requests run in parallel, each alone in its copy
 
 
@@ -139,9 +141,20 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "PodiumLocal"
 
+        timeout = BODY_SECONDS  # a client that stops sending mid-request is cut off, not waited for forever
+
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            from podium_cli.local.bodies import BodyError, read_body
+
+            try:
+                content_lengths = self.headers.get_all("Content-Length") or []
+                body = read_body(content_lengths, self.headers.get_all("Transfer-Encoding") or [], self.rfile)
+            except BodyError as error:
+                self._refuse(error.status, error.code, str(error))
+                return
+            except TimeoutError:
+                self._refuse(408, "request_timeout", f"the request body did not arrive within {BODY_SECONDS} s")
+                return
             path, _, query = self.path.partition("?")
             request_headers = dict(self.headers.items())
             try:
@@ -173,6 +186,25 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def _refuse(self, status: int, code: str, message: str) -> None:
+            """An error in the API's shape, then the connection is closed: what is left of the request is unread."""
+            payload = json.dumps({"error": {"code": code, "message": message}}).encode()
+            self.close_connection = True
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD":
+                self.wfile.write(payload)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """What http.server refuses itself (a bad request line, an unknown method, headers too long), in the
+            API's error shape instead of an HTML page."""
+            reason = self.responses.get(code, ("Error", ""))[0]
+            self.log_error("code %d, message %s", code, message)
+            self._refuse(code, re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_"), message or reason)
 
         def handle(self) -> None:
             with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # the client went away
@@ -247,7 +279,7 @@ def _outbox_file(stack: Stack, name: str) -> Reply:
 
     file = stack.outbox.file(name)
     if file is None:
-        return _json_reply(404, {"message": "Not Found"})
+        return _json_reply(404, {"error": {"code": "not_found", "message": f"no file {name!r} in the outbox"}})
     headers = {"content-type": CONTENT_TYPES.get(file.suffix, "application/octet-stream")}
     headers["x-content-type-options"] = "nosniff"
     if file.suffix == ".html":

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+MAKE = shutil.which("make") or "make"
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 def run_line(*make_args: str) -> str:
     """The command `make run` would run last (a dry run: nothing is installed or started)."""
     result = subprocess.run(
-        ["make", "--no-print-directory", "-n", "run", *make_args],
+        [MAKE, "--no-print-directory", "-n", "run", *make_args],
         cwd=ROOT,
         capture_output=True,
         text=True,
