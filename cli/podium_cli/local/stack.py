@@ -21,6 +21,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class Stack:
     server: ThreadingHTTPServer | None = None
     outbox: Any = None
     scheduler: Any = None
+    activity: Any = None  # streams.StreamActivity: the poller's rounds, to know when the stream has caught up
 
     @property
     def url(self) -> str:
@@ -62,6 +64,11 @@ def find_root(start: Path | None = None) -> Path:
     raise RuntimeError("run `podium local` inside a Podium checkout (no template.yaml above this folder)")
 
 
+def database_label(data_dir: Path, in_memory: bool) -> str:
+    """DynamoDB Local and where it keeps its data, as the banner names it."""
+    return "DynamoDB Local, " + ("in memory" if in_memory else f"data in {data_dir / 'dynamodb'}")
+
+
 @contextmanager
 def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
     """DynamoDB Local on disk (or in memory); moto's server when Java or the jar is missing. Yields (endpoint, kind)."""
@@ -70,7 +77,7 @@ def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
     if dynamodb.find_jar() and dynamodb.java_available():
         ddb = dynamodb.start(data_dir=None if in_memory else data_dir / "dynamodb")
         try:
-            yield ddb.endpoint, "DynamoDB Local" + (" (in memory)" if in_memory else f" (data in {data_dir}/dynamodb)")
+            yield ddb.endpoint, database_label(data_dir, in_memory)
         finally:
             ddb.stop()
         return
@@ -85,7 +92,7 @@ def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        yield f"http://127.0.0.1:{port}", "moto server (in memory)"
+        yield f"http://127.0.0.1:{port}", "moto's server, in memory"
     finally:
         server.stop()
 
@@ -294,11 +301,23 @@ def _json_reply(status: int, payload: Any) -> Reply:
 def _poll_forever(stack: Stack) -> None:
     while not stack.stop_event.is_set():
         try:
-            stack.poller.poll_once()
+            delivered = stack.poller.poll_once()
+            stack.activity.record(bool(delivered) or stack.poller.has_pending)
         except Exception as error:  # keep polling: a bad moment must not stop the cascade for good
+            stack.activity.record(True)
             print(f"stream poller: {error!r}", file=sys.stderr)
             stack.stop_event.wait(1.0)
         stack.stop_event.wait(0.1)
+
+
+def wait_until_caught_up(stack: Stack, since: int, started: float) -> bool:
+    """Once the stream has caught up with everything written before the mark `since` (the boards stop changing),
+    print one line saying so; False if the stack stopped first."""
+    while not stack.stop_event.is_set():
+        if stack.activity.wait_caught_up(since, timeout=1.0):
+            print(f"demo ready: boards are up to date ({time.monotonic() - started:.0f} s after start)", flush=True)
+            return True
+    return False
 
 
 def start(
@@ -317,7 +336,7 @@ def start(
 
     from podium_cli.local.apigw import load_function
     from podium_cli.local.schedules import Scheduler, function_invoker, schedules_from_template
-    from podium_cli.local.streams import StreamPoller, StreamSettings, stream_consumers
+    from podium_cli.local.streams import StreamActivity, StreamPoller, StreamSettings, stream_consumers
     from podium_cli.template import create_tables
 
     ThreadingHTTPServer.daemon_threads = True
@@ -348,7 +367,7 @@ def start(
         checkpoint_file=data_dir / "stream-checkpoints.json",
     )
     stack = Stack(root, data_dir, server.server_address[1], endpoint, api, poller, threading.Event(), server)
-    stack.outbox, stack.scheduler = outbox, scheduler
+    stack.outbox, stack.scheduler, stack.activity = outbox, scheduler, StreamActivity()
     server.RequestHandlerClass = _http_handler(stack)
     data_dir.mkdir(parents=True, exist_ok=True)
     # How other tools (podium admin, verify, tests) find this stack while it runs.
@@ -458,6 +477,7 @@ def main(
     from podium_cli.local.outbox import ses_server
 
     _stop_on_signals()
+    started = time.monotonic()
     root = find_root()
     data_dir = data_dir if data_dir.is_absolute() else root / data_dir
     with (
@@ -468,9 +488,10 @@ def main(
         stack = start(root, data_dir, endpoint, port, outbox=outbox, ses_endpoint=ses_endpoint)
         try:
             key = seed_demo(stack) if demo else ""
-            if simulate_scores and key:
+            seeded = stack.activity.mark()
+            print(banner(stack, kind, key, simulating=simulate_scores), flush=True)
+            if key and wait_until_caught_up(stack, seeded, started) and simulate_scores:
                 threading.Thread(target=simulate, args=(stack, key), name="simulate", daemon=True).start()
-            _banner(stack, kind, key, simulate_scores)
             while not stack.stop_event.wait(1.0):
                 pass
         except KeyboardInterrupt:
@@ -504,19 +525,18 @@ def _schedules_lines(stack: Stack) -> str:
     return "\n".join(lines) + "\n  Fire one now:   podium local fire FUNCTION"
 
 
-def _banner(stack: Stack, kind: str, key: str, simulating: bool) -> None:
+def banner(stack: Stack, kind: str, key: str, *, simulating: bool = False) -> str:
+    """What `podium local` prints once it listens; `kind` says where the data is ("DynamoDB Local, data in …")."""
     u = stack.url
     outbox = f"  Outbox          {u}/outbox  (files in {stack.outbox.folder})\n{_schedules_lines(stack)}"
     if not key:
-        print(
-            f"\nPodium is running locally ({kind}) at {u}/v1, without the demo. Ctrl-C stops everything.\n"
-            f"{outbox}\nState: {stack.data_dir / 'stack.json'}",
-            flush=True,
+        return (
+            f"\nPodium is running locally at {u}/v1, on {kind}, without the demo. Ctrl-C stops everything.\n"
+            f"{outbox}\nState: {stack.data_dir / 'stack.json'}"
         )
-        return
-    print(
-        f"""
-Podium is running locally ({kind}).
+    simulation = "  Simulating new scores every 2 s once the demo is ready.\n" if simulating else ""
+    return f"""
+Podium is running locally on {kind}.
 
   API             {u}/v1
   OpenAPI         {u}/v1/openapi.json
@@ -527,8 +547,7 @@ Podium is running locally ({kind}).
 
   Demo admin key  {key}
   Try:  curl -H "Authorization: Bearer {key}" {u}/v1/programs/{DEMO}/boards/division/mid-west
-{"  Simulating new scores every 2 s." if simulating else ""}
+{simulation}
 Data lives in {stack.data_dir} (delete it to start afresh). Ctrl-C stops everything.
-""",
-        flush=True,
-    )
+The boards fill in as the stream works through the demo's scores; a line below says when they are up to date.
+"""

@@ -10,6 +10,7 @@ that exhaust their retries are parked where a person can see them, and the shard
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -50,6 +51,43 @@ def stream_consumers(template: Mapping[str, Any]) -> list[tuple[str, dict[str, A
             if event.get("Type") == "DynamoDB":
                 found.append((name, dict(event.get("Properties", {}))))
     return found
+
+
+QUIET_ROUNDS = 5  # rounds in a row that deliver nothing and hold nothing back: the stream has caught up
+
+
+class StreamActivity:
+    """A poller's rounds as another thread sees them (busy: a round delivered records or holds some back for its
+    batching window), so that thread can wait until the stream has caught up with what it wrote."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.rounds = 0
+        self._last_busy = 0
+
+    def record(self, busy: bool) -> None:
+        """Called by the polling thread after each round."""
+        with self._condition:
+            self.rounds += 1
+            if busy:
+                self._last_busy = self.rounds
+            self._condition.notify_all()
+
+    def mark(self) -> int:
+        """Now, for `caught_up`: only rounds that begin after this count (the round under way may have read the
+        stream before the caller's last write)."""
+        with self._condition:
+            return self.rounds + 1
+
+    def caught_up(self, since: int, quiet_rounds: int = QUIET_ROUNDS) -> bool:
+        """Whether the last `quiet_rounds` rounds, all begun after the mark `since`, were idle."""
+        with self._condition:
+            return self.rounds - max(self._last_busy, since) >= quiet_rounds
+
+    def wait_caught_up(self, since: int, timeout: float | None = None, quiet_rounds: int = QUIET_ROUNDS) -> bool:
+        """Block until `caught_up(since)` or `timeout` seconds; returns whether it has caught up."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self.caught_up(since, quiet_rounds), timeout)
 
 
 @dataclass
@@ -101,6 +139,11 @@ class StreamPoller:
         self.stream_arn = str(arn)
         if self._checkpoints and json.loads(checkpoint_file.read_text()).get("stream") != self.stream_arn:  # type: ignore[union-attr]
             self._checkpoints, self._done = {}, set()  # a new stream (the table was recreated): start over
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether records are read but held back (waiting for the batching window or a full batch)."""
+        return any(s.pending for s in self._shards.values())
 
     def _refresh_shards(self) -> None:
         start: str | None = None
@@ -225,8 +268,7 @@ class StreamPoller:
                 raise TimeoutError(f"the stream did not settle within {timeout} s")
             n = self.poll_once()
             total += n
-            pending = any(s.pending for s in self._shards.values())
-            quiet = 0 if (n or pending) else quiet + 1
+            quiet = 0 if (n or self.has_pending) else quiet + 1
             if not n:
                 time.sleep(0.05)
         return total
