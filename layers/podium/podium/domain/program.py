@@ -26,6 +26,11 @@ E = TypeVar("E", bound=StrEnum)
 
 # Bound on any single value or weight, so sums of thousands of them stay finite and exact enough.
 MAX_ABS_NUMBER = 1e12
+# Limits on a program, so every standing the aggregator writes stays far under DynamoDB's 400 KB item limit
+# (tests/unit/domain/test_limits.py measures the largest at these limits) and boards stay readable.
+MAX_METRICS = 40
+MAX_NAME_LENGTH = 120  # a program's name, a metric's label
+MAX_TARGET_OVERRIDES = 500  # per-participant targets, in all metrics together (the document is one item)
 
 
 class PeriodKind(StrEnum):
@@ -124,6 +129,25 @@ class Metric:
     team_rollup: TeamRollup = TeamRollup.SUM
     mean_over: MeanOver = MeanOver.HEADCOUNT
     method: Method = Method.SUM
+    # What one submitted value may be: `min` defaults to 0 for metrics that count things (summed, or a running
+    # total), so nobody can send `calls: -1e12`; `decimals: false` takes whole numbers only.
+    minimum: float | None = None
+    maximum: float | None = None
+    decimals: bool = True
+
+    def value_problem(self, value: float) -> str | None:
+        """Why a submitted value is out of this metric's bounds, or None when it is within them."""
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum:g} (the metric's min)"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be at most {self.maximum:g} (the metric's max)"
+        if not self.decimals and value != int(value):
+            return "must be a whole number (the metric takes no decimals)"
+        return None
+
+
+# Metrics whose values are counts of things: negative values make no sense unless the program says so.
+COUNTING = frozenset({PeriodAggregate.SUM, PeriodAggregate.IGNORE_PERIOD})
 
 
 @dataclass(frozen=True)
@@ -270,6 +294,8 @@ def program_from_dict(data: Any) -> Program:
     )
     pid = r.string(data, "id", "", required=True, pattern=PROGRAM_ID, pattern_hint="lowercase letters, digits and -")
     name = r.string(data, "name", "", default=pid or "")
+    if name is not None and len(name) > MAX_NAME_LENGTH:
+        r.problem("name", f"is longer than {MAX_NAME_LENGTH} characters")
     timezone = r.string(data, "timezone", "", default="UTC")
     if timezone:
         try:
@@ -296,6 +322,8 @@ def program_from_dict(data: Any) -> Program:
         r.problem("metrics", "is required: a list of at least one metric")
     elif not isinstance(raw_metrics, list) or not raw_metrics:
         r.problem("metrics", "must be a list of at least one metric")
+    elif len(raw_metrics) > MAX_METRICS:
+        r.problem("metrics", f"has {len(raw_metrics)} metrics: a program may have at most {MAX_METRICS}")
     else:
         seen: set[str] = set()
         for i, raw in enumerate(raw_metrics):
@@ -306,6 +334,9 @@ def program_from_dict(data: Any) -> Program:
                 r.problem(f"metrics[{i}].key", f"duplicate metric key {metric.key!r}")
             seen.add(metric.key)
             metrics.append(metric)
+        overrides = sum(len(m.points.target_overrides) for m in metrics)
+        if overrides > MAX_TARGET_OVERRIDES:
+            r.problem("metrics", f"has {overrides} target_overrides: at most {MAX_TARGET_OVERRIDES} in all")
 
     if r.problems:
         raise InvalidProgram(r.problems)
@@ -343,7 +374,20 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
     r.no_unknown(
         raw,
         path,
-        {"key", "label", "period_aggregate", "points", "order", "team_rollup", "mean_over", "method", "unit"},
+        {
+            "key",
+            "label",
+            "period_aggregate",
+            "points",
+            "order",
+            "team_rollup",
+            "mean_over",
+            "method",
+            "unit",
+            "min",
+            "max",
+            "decimals",
+        },
     )
     key = r.string(
         raw, "key", path, required=True, pattern=METRIC_KEY, pattern_hint="a lowercase letter, then a-z, 0-9 or _"
@@ -351,6 +395,8 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
     if key in RESERVED_KEYS:
         r.problem(_join(path, "key"), f"{key!r} is reserved for submission fields; choose another key")
     label = r.string(raw, "label", path, default=key or "")
+    if label is not None and len(label) > MAX_NAME_LENGTH:
+        r.problem(_join(path, "label"), f"is longer than {MAX_NAME_LENGTH} characters")
     aggregate = r.choice(raw, "period_aggregate", path, PeriodAggregate, PeriodAggregate.SUM)
     order = r.choice(raw, "order", path, Order, Order.DESC)
     rollup = r.choice(raw, "team_rollup", path, TeamRollup, TeamRollup.SUM)
@@ -359,6 +405,14 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
     if "mean_over" in raw and rollup is not TeamRollup.MEAN:
         r.problem(_join(path, "mean_over"), "only applies when team_rollup is mean")
     points = _points(r, raw.get("points"), _join(path, "points"), method)
+    minimum = r.number(raw, "min", path, default=0.0 if aggregate in COUNTING else None)
+    maximum = r.number(raw, "max", path)
+    if minimum is not None and maximum is not None and minimum > maximum:
+        r.problem(_join(path, "max"), f"must not be less than min ({minimum:g})")
+    decimals = raw.get("decimals", True)
+    if not isinstance(decimals, bool):
+        r.problem(_join(path, "decimals"), "must be true or false")
+        decimals = True
     if key is None:
         return None
     return Metric(
@@ -370,6 +424,9 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
         team_rollup=rollup,
         mean_over=mean_over,
         method=method,
+        minimum=minimum,
+        maximum=maximum,
+        decimals=decimals,
     )
 
 

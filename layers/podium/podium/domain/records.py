@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -30,6 +31,8 @@ MAX_ID_LENGTH = 128
 # Ids of the corrections Podium writes itself (`void`) start with this; a submitted id may not, so no
 # submission can take a correction's id first.
 CORRECTION_PREFIX = "!void:"
+# A number as text: ASCII digits, an optional sign, decimal point and exponent.
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def parse_number(text: object) -> float:
@@ -42,10 +45,12 @@ def parse_number(text: object) -> float:
         number = float(text)
     elif isinstance(text, str):
         cleaned = text.strip()
-        try:
+        if _DECIMAL.fullmatch(cleaned):
             number = float(cleaned)
-        except ValueError:
-            raise ValueError(f"{cleaned[:40]!r} is not a number") from None
+        elif cleaned.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            number = math.inf  # refused below as not finite
+        else:  # float() would also take `1_000` and non-ASCII digits
+            raise ValueError(f"{cleaned[:40]!r} is not a number")
     else:
         raise ValueError(f"must be a number, not {type(text).__name__}")
     if not math.isfinite(number) or abs(number) > MAX_ABS_NUMBER:
@@ -154,14 +159,19 @@ def read_submission_rows(
             bad("at", "is required")
 
         values: dict[str, float] = {}
-        for key in program.metric_keys:
-            raw = row.get(key)
+        for metric in program.metrics:
+            raw = row.get(metric.key)
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue
             try:
-                values[key] = parse_number(raw)
+                value = parse_number(raw)
             except ValueError as e:
-                bad(key, str(e))
+                bad(metric.key, str(e))
+                continue
+            if (out_of_bounds := metric.value_problem(value)) is not None:
+                bad(metric.key, out_of_bounds)
+            else:
+                values[metric.key] = value
 
         voids = _text(row.get("voids")) or None
         if voids and known_ids is not None and voids not in known_ids and voids not in seen_ids:
