@@ -88,11 +88,6 @@ def test_two_stores_for_the_same_table_share_one_client(dynamodb_clients, backen
     assert len(dynamodb_clients) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PynamoDB makes the client on first use without a lock: a store whose first call is a batch of puts makes "
-    "one client (and one botocore session) per writer thread",
-)
 def test_a_store_whose_first_call_is_a_batch_of_puts_makes_one_client(dynamodb_clients, backend, monkeypatch):
     from podium.adapters.dynamodb import DynamoStore
     from podium.domain.submissions import Submission

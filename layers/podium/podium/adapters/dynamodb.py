@@ -226,6 +226,11 @@ class DynamoStore:
         """The botocore client every model of this store shares."""
         return self._connection.client
 
+    def _connect(self) -> None:
+        """Make the client before writer threads start: PynamoDB makes it on first use, without a lock, so each
+        thread of a first batch would make its own (and its own botocore session)."""
+        _ = self._connection.client
+
     def query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
         """Every item of one partition, raw and read consistently (items of several kinds in one Query)."""
         connection = self.submissions._get_connection()
@@ -415,6 +420,7 @@ class DynamoStore:
             for participant in people:
                 self._touch_membership(org, program_id, participant, mark, at)
             return
+        self._connect()
         with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(people))) as pool:
             list(pool.map(lambda p: self._touch_membership(org, program_id, p, mark, at), people))
 
@@ -433,6 +439,7 @@ class DynamoStore:
     def put_submissions(self, org: str, program_id: str, items: Sequence[StoredSubmission]) -> list[PutOutcome]:
         if len(items) <= 1:
             return [self._put_submission(org, program_id, s) for s in items]
+        self._connect()
         with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(items))) as pool:
             return list(pool.map(lambda s: self._put_submission(org, program_id, s), items))
 
