@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podium.adapters.factory import standings, store
+from podium.adapters.streams import events_from_stream
 from podium.observability import logger, metrics
 from podium.services.aggregate import recompute
 
@@ -19,10 +20,6 @@ from podium.services.aggregate import recompute
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The stream adapter imports boto3 (for its record decoder): loaded with the first batch, which builds the
-    # botocore client anyway, not at import.
-    from podium.adapters.streams import events_from_stream
-
     catalog = store()
     events = events_from_stream(event)
     metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", [])))

@@ -1,5 +1,5 @@
-"""A handler's module imports only what every request needs: the table adapter (PynamoDB, botocore), the stream
-decoder (boto3), the HTML templates (Jinja2) and the rest load at first use, so a cold start that does not need
+"""A handler's module imports only what every request needs: the table adapter (PynamoDB, botocore), the HTML
+templates (Jinja2) and the rest load at first use, so a cold start that does not need
 them does not pay for them (bench/imports.py measures what they cost).
 
 Each handler is imported as Lambda imports it (`import app`, its CodeUri and the layer first on sys.path) in a
@@ -36,7 +36,6 @@ LAZY = [
     "podium_cli",
     "podium.adapters.dynamodb",
     "podium.adapters.standings",
-    "podium.adapters.streams",
     "podium.adapters.pages",
 ]
 

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from podium.adapters.keys import (
     DivisionStandingKey,
     MembershipKey,
@@ -35,24 +33,41 @@ from podium.domain.events import (
     TeamStandingChanged,
 )
 
-_deserializer = TypeDeserializer()
 Image = Mapping[str, Any]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_plain(v) for v in value]
-    return value
+def _number(text: str) -> int | float:
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _value(attribute: Mapping[str, Any]) -> Any:
+    """One DynamoDB attribute value as plain Python (numbers as int or float, sets as lists). Decoded here rather
+    than with boto3's TypeDeserializer: importing boto3 for it cost the aggregate function's cold start ~14 ms."""
+    ((kind, raw),) = attribute.items()
+    if kind in {"S", "B"}:
+        return raw
+    if kind == "N":
+        return _number(raw)
+    if kind == "BOOL":
+        return bool(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: _value(v) for k, v in raw.items()}
+    if kind == "L":
+        return [_value(v) for v in raw]
+    if kind == "NS":
+        return [_number(v) for v in raw]
+    if kind in ("SS", "BS"):
+        return list(raw)
+    raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
 
 
 def _image(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not raw:
         return None
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()}
+    return {k: _value(v) for k, v in raw.items()}
 
 
 def events_from_stream(event: Mapping[str, Any]) -> list[StandingsEvent]:
