@@ -33,7 +33,7 @@ from typing import Any
 TABLE = "podium-local"
 DEMO_ORG = "demo"
 DEMO = "healthcare-sales"
-BODY_SECONDS = 60  # the longest a request may pause while its headers or body arrive
+BODY_SECONDS = 60.0  # the longest a request's body may pause on its way
 API_INSTANCES = 4  # handler copies, like warm Lambda containers: requests run in parallel, each alone in its copy
 
 
@@ -148,14 +148,16 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "PodiumLocal"
 
-        timeout = BODY_SECONDS  # a client that stops sending mid-request is cut off, not waited for forever
-
         def _serve(self) -> None:
             from podium_cli.local.bodies import BodyError, read_body
 
+            # A client that stops sending mid-body is cut off, not waited for forever; an idle keep-alive
+            # connection between requests is left alone.
+            self.connection.settimeout(BODY_SECONDS)
             try:
                 content_lengths = self.headers.get_all("Content-Length") or []
                 body = read_body(content_lengths, self.headers.get_all("Transfer-Encoding") or [], self.rfile)
+                self.connection.settimeout(None)
             except BodyError as error:
                 self._refuse(error.status, error.code, str(error))
                 return

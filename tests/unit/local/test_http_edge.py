@@ -8,6 +8,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
@@ -210,3 +211,21 @@ def test_an_unknown_method_and_a_bad_request_line_answer_in_the_error_shape(serv
     assert_error(send(server, "GET /a b HTTP/1.1"), 400, "bad_request")
     many = "\n".join(f"X-Field-{i}: {i}" for i in range(101))
     assert_error(send(server, f"GET /echo HTTP/1.1\n{many}"), 431, "request_header_fields_too_large")
+
+
+# --- a body that stalls --------------------------------------------------------------------------------------
+
+
+def test_a_body_that_stops_arriving_is_a_408_and_an_idle_connection_is_kept(
+    server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("podium_cli.local.stack.BODY_SECONDS", 0.3)
+    with connect(server) as sock:
+        sock.sendall(request_bytes(server, "POST /echo HTTP/1.1\nContent-Length: 2", b"ok"))
+        assert read_reply(sock).status == 200
+        time.sleep(0.6)  # idle between requests, longer than a body may pause: still open
+        sock.sendall(request_bytes(server, "POST /echo HTTP/1.1\nContent-Length: 10", b"abc"))
+        started = time.monotonic()
+        reply = read_reply(sock)
+    assert_error(reply, 408, "request_timeout")
+    assert time.monotonic() - started < 3
