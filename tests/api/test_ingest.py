@@ -670,6 +670,8 @@ BAD_REQUESTS: list[tuple[str, bytes | None, str | None, int]] = [
     ("no body", None, JSON, 400),
     ("no body, no type", None, None, 400),
     ("an empty CSV", b"", "text/csv", 400),
+    ("a CSV of a header alone", b"participant,calls\n", "text/csv", 400),
+    ("a CSV of a header and blank lines", b"participant,calls\n\n\n", "text/csv", 400),
     ("an empty form", b"", FORM, 400),
     ("XML", b'{"participant": "ann"}', "application/xml", 415),
     ("plain text", b'{"participant": "ann"}', "text/plain", 415),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from podium.domain.errors import Forbidden, IdempotencyKeyReused, NotFound, Problem
+from podium.domain.errors import BadRequest, Forbidden, IdempotencyKeyReused, NotFound, Problem
 from podium.domain.program import Program
 from podium.domain.records import (
     CORRECTION_PREFIX,
@@ -105,7 +105,10 @@ def submit_csv(
     if header_problems:
         return IngestResult(rejected=[p.as_dict() for p in header_problems])
     roster = build_roster(store.list_participants(who.org, program_id))
-    return _store_rows(store, who, program, roster, rows, "csv", now, idempotency_key, "column")
+    result = _store_rows(store, who, program, roster, rows, "csv", now, idempotency_key, "column")
+    if not (result.accepted or result.duplicates or result.rejected):
+        raise BadRequest("the CSV has a header but no rows: nothing to submit", code="empty")
+    return result
 
 
 def _store_rows(
