@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from podium.adapters.keys import owner_org
 from podium_cli.local.apigw import LambdaContext
 
 Consumer = Callable[[dict[str, Any], Any], Any]
@@ -247,16 +248,27 @@ class StreamPoller:
             self.delivered += index
             batch = batch[index:]
             if retries_left <= 0:
-                self._park(batch, "records still failed after every retry")
+                self._park(batch, "records still failed after every retry", {str(f) for f in failures})
                 return
             retries_left -= 1
 
-    def _park(self, batch: list[dict[str, Any]], reason: str) -> None:
-        entry = {"reason": reason, "parked_at": datetime.now().astimezone().isoformat(), "records": batch}
-        self.parked.append(entry)
-        if self.parked_dir is not None:
-            self.parked_dir.mkdir(parents=True, exist_ok=True)
-            (self.parked_dir / f"{uuid.uuid4().hex}.json").write_text(json.dumps(entry, default=str, indent=1))
+    def _park(self, batch: list[dict[str, Any]], reason: str, failed: set[str] | None = None) -> None:
+        """Park what failed: the records the function reported (all of the batch when it raised), one entry per
+        organisation, each naming it, so one organisation's failure never shows another's records. Records the
+        function did not report were applied and are not parked."""
+        records = [r for r in batch if failed is None or r["dynamodb"]["SequenceNumber"] in failed] or batch
+        by_org: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            pk = str(record["dynamodb"].get("Keys", {}).get("pk", {}).get("S", ""))
+            by_org.setdefault(owner_org(pk) or "", []).append(record)
+        at = datetime.now().astimezone().isoformat()
+        for org, own in sorted(by_org.items()):
+            entry = {"reason": reason, "org": org or None, "parked_at": at, "records": own}
+            self.parked.append(entry)
+            if self.parked_dir is not None:
+                self.parked_dir.mkdir(parents=True, exist_ok=True)
+                name = f"{org or 'no-org'}-{uuid.uuid4().hex}.json"
+                (self.parked_dir / name).write_text(json.dumps(entry, default=str, indent=1))
 
     def drain(self, timeout: float = 30.0, quiet_rounds: int = 3) -> int:
         """Poll until nothing new arrives for a few rounds (the cascade has settled). Returns records delivered."""

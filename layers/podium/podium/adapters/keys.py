@@ -151,6 +151,12 @@ def org_of(pk: str) -> str:
     return pk.removeprefix("O#")
 
 
+def owner_org(pk: str) -> str | None:
+    """The organisation any item belongs to, from its partition key (org ids never hold `#`); None for items of
+    no organisation."""
+    return pk.removeprefix("O#").split("#", 1)[0] if pk.startswith("O#") else None
+
+
 def suffix(sk: str, prefix: str) -> str:
     """The id a sort key holds after its prefix (`KEY#k1` -> `k1`)."""
     return sk.removeprefix(prefix)
