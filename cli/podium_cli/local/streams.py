@@ -31,15 +31,41 @@ class StreamSettings:
     window_seconds: float = 0.0
     max_retries: int = 3
     bisect_on_error: bool = True
+    # The event source mapping's FilterCriteria patterns: a record that matches none never reaches the function.
+    filters: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def from_event(cls, properties: Mapping[str, Any]) -> StreamSettings:
+        criteria = properties.get("FilterCriteria") or {}
         return cls(
             batch_size=int(properties.get("BatchSize", 100)),
             window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
             max_retries=int(properties.get("MaximumRetryAttempts", 3)),
             bisect_on_error=bool(properties.get("BisectBatchOnFunctionError", False)),
+            filters=tuple(json.loads(f["Pattern"]) for f in criteria.get("Filters", [])),
         )
+
+    def admits(self, record: Mapping[str, Any]) -> bool:
+        """Whether Lambda would pass this record to the function (no filters: every record)."""
+        return not self.filters or any(_matches(pattern, record) for pattern in self.filters)
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event filtering, for the part of its pattern syntax a template here may use: nested objects, lists
+    of exact values and `prefix`. Anything else is refused, so the local stack never ignores a filter."""
+    if isinstance(pattern, Mapping):
+        return isinstance(value, Mapping) and all(k in value and _matches(p, value[k]) for k, p in pattern.items())
+    if isinstance(pattern, list):
+        return any(_matches_one(p, value) for p in pattern)
+    raise ValueError(f"filter pattern {pattern!r}: expected an object or a list of values")
+
+
+def _matches_one(pattern: Any, value: Any) -> bool:
+    if isinstance(pattern, Mapping):
+        if set(pattern) == {"prefix"}:
+            return isinstance(value, str) and value.startswith(str(pattern["prefix"]))
+        raise ValueError(f"filter operator {pattern!r} is not supported by the local stream poller")
+    return bool(value == pattern)
 
 
 def stream_consumers(template: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -187,9 +213,10 @@ class StreamPoller:
             records = page.get("Records", [])
             shard.iterator = page.get("NextShardIterator")
             if records:
-                if shard.first_pending_at is None:
+                admitted = [r for r in (_lambda_record(r, self.stream_arn) for r in records) if self.settings.admits(r)]
+                if admitted and shard.first_pending_at is None:
                     shard.first_pending_at = time.monotonic()
-                shard.pending.extend(_lambda_record(r, self.stream_arn) for r in records)
+                shard.pending.extend(admitted)
             else:
                 break
         if shard.iterator is None:
