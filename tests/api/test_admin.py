@@ -538,6 +538,7 @@ def test_a_csv_roster_dry_run_shows_the_change_and_writes_nothing(admin: Client)
         "team": "Red",
         "division": "North",
         "active": True,
+        "opt_out": "",
     }
     assert sorted(people) == ["ann", "bob", "cat"]
 
@@ -663,11 +664,12 @@ def test_put_participant_creates_then_replaces(admin: Client) -> None:
         "team": "Red",
         "division": "North",
         "active": True,
+        "opt_out": "",
     }
     r = admin.call("PUT", url, {"name": "Ann Lee", "team": "Blue"})
     assert r.status == 200, r.text
     # Replaced whole: what is left out is cleared.
-    expected = {"id": "ann", "name": "Ann Lee", "email": "", "team": "Blue", "division": None, "active": True}
+    expected = {"id": "ann", "name": "Ann Lee", "email": "", "team": "Blue", "division": None, "active": True, "opt_out": ""}
     assert r.json == expected
     assert roster(admin) == {"ann": expected}
 
@@ -696,6 +698,7 @@ def test_patch_participant_changes_only_what_it_names(admin: Client) -> None:
         "team": "Blue",
         "division": "North",
         "active": True,
+        "opt_out": "",
     }
     r = admin.call("PATCH", f"{url}/ann", {"email": None, "name": "Ann Lee"})
     assert r.status == 200 and r.json["email"] == "" and r.json["name"] == "Ann Lee" and r.json["team"] == "Blue"
@@ -709,8 +712,13 @@ def test_patch_participant_changes_only_what_it_names(admin: Client) -> None:
         "team": "Blue",
         "division": "North",
         "active": True,
+        "opt_out": "",
     }
     assert people["bob"]["active"] is False and people["cat"]["active"] is True
+    r = admin.call("PATCH", f"{url}/cat", {"opt_out": "anonymise"})
+    assert r.status == 200 and r.json["opt_out"] == "anonymise", r.text
+    people = roster(admin)
+    assert people["cat"]["opt_out"] == "anonymise" and people["ann"]["opt_out"] == ""
 
     for changes, field in [
         ({"colour": "red"}, "colour"),
@@ -723,6 +731,8 @@ def test_patch_participant_changes_only_what_it_names(admin: Client) -> None:
         ({"name": None}, "name"),
         ({"email": "e" * 300}, "email"),
         ({"name": "Ann", "nickname": "Annie"}, "nickname"),
+        ({"opt_out": "vanish"}, "opt_out"),
+        ({"opt_out": 1}, "opt_out"),
     ]:
         error = assert_error(admin.call("PATCH", f"{url}/ann", changes), 422)
         assert error["field"] == field, (changes, error)
@@ -746,6 +756,7 @@ def test_delete_participant_deactivates_and_keeps_them(admin: Client) -> None:
         "team": "Blue",
         "division": "North",
         "active": False,
+        "opt_out": "",
     }
     assert people["ann"]["active"] is True
     assert admin.call("DELETE", "/v1/programs/sprint/participants/bob").status == 200

@@ -113,7 +113,7 @@ def test_roster_csv_problems_name_row_and_column():
     with pytest.raises(InvalidInput) as caught:
         read_roster_csv(io.StringIO("id,name,colour\n,Ann,red\n"))
     assert [str(p) for p in caught.value.problems] == [
-        "row 1, column 'colour': is not a roster column (id, name, email, team, division, active)"
+        "row 1, column 'colour': is not a roster column (id, name, email, team, division, active, opt_out)"
     ]
     with pytest.raises(InvalidInput) as caught:
         read_roster_csv(io.StringIO("id,name\n,Ann\n"))

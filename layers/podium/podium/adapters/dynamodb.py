@@ -64,7 +64,7 @@ from podium.adapters.keys import (
     version_sk,
 )
 from podium.domain.errors import Conflict
-from podium.domain.roster import Participant, Placement
+from podium.domain.roster import OptOut, Participant, Placement
 from podium.domain.standings import RebuildRequest
 from podium.domain.submissions import Submission
 from podium.services.ports import ApiKey, Org, ProgramRecord, PutOutcome, Scope, StoredSubmission
@@ -142,6 +142,7 @@ class ParticipantItem(Item):
     updated_at = UTCDateTimeAttribute()
     # Every placement since they joined: [[since, team, division, active], ...] (see Participant.history).
     history = JSONAttribute(null=True)
+    opt_out = UnicodeAttribute(null=True)  # anonymise | hide (domain.roster.OptOut); absent: shown by name
 
 
 class MembershipItem(Item):
@@ -390,6 +391,7 @@ class DynamoStore:
                         active=p.active,
                         updated_at=at,
                         history=history_json(p),
+                        opt_out=p.opt_out.value or None,
                     )
                 )
         with self.memberships.batch_write() as batch:
@@ -559,6 +561,7 @@ def participant_of(item: ParticipantItem | MembershipItem, participant: str | No
         division=item.division,
         active=item.active,
         history=history_of(item.history),
+        opt_out=OptOut(getattr(item, "opt_out", None) or ""),
     )
 
 

@@ -40,6 +40,7 @@ PARTICIPANT_SCHEMA: dict[str, Any] = {
         "team": {"type": ["string", "null"]},
         "division": {"type": ["string", "null"]},
         "active": {"type": "boolean"},
+        "opt_out": {"type": "string", "enum": ["", "anonymise", "hide"]},
     },
 }
 ROSTER_CHANGE_SCHEMA: dict[str, Any] = {
@@ -87,7 +88,15 @@ def program_view(record: ProgramRecord) -> dict[str, Any]:
 
 
 def participant_view(p: Participant) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "email": p.email, "team": p.team, "division": p.division, "active": p.active}
+    return {
+        "id": p.id,
+        "name": p.name,
+        "email": p.email,
+        "team": p.team,
+        "division": p.division,
+        "active": p.active,
+        "opt_out": p.opt_out.value,
+    }
 
 
 def key_view(key: ApiKey, token: str | None = None) -> dict[str, Any]:
@@ -173,7 +182,7 @@ def rotate_token(program: str, scope: str) -> Response[str]:
 @router.put(
     "/v1/programs/<program>/roster",
     summary="Replace the roster (CSV or JSON); `?dry_run=true` shows what would change",
-    description="CSV: `id,name,email,team,division[,active]`. JSON: a list of objects with those fields. "
+    description="CSV: `id,name,email,team,division[,active][,opt_out]`. JSON: a list of objects with those fields. "
     "People missing from the upload are deactivated, never deleted.",
     responses=responses(200, ROSTER_CHANGE_SCHEMA, 403, 413, 415, 422),
     tags=["roster"],
@@ -234,7 +243,7 @@ def put_participant(program: str, participant: str) -> Response[str]:
 
 @router.patch(
     "/v1/programs/<program>/participants/<participant>",
-    summary="Change some of a participant's fields (name, email, team, division, active)",
+    summary="Change some of a participant's fields (name, email, team, division, active, opt_out)",
     responses=responses(200, PARTICIPANT_SCHEMA, 403, 415, 422),
     tags=["roster"],
 )

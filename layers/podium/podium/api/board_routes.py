@@ -25,7 +25,7 @@ STANDING_SCHEMA: dict[str, Any] = {
     "required": ["rank", "id", "name", "points", "metrics", "movement"],
     "properties": {
         "rank": {"type": "integer"},
-        "id": {"type": "string"},
+        "id": {"type": ["string", "null"], "description": "null for a participant shown as Anonymous"},
         "name": {"type": "string"},
         "points": {"type": "number"},
         "metrics": {"type": "object", "additionalProperties": _SCORE},
@@ -48,6 +48,7 @@ BOARD_SCHEMA: dict[str, Any] = {
         "ties": {"type": "string", "enum": ["competition", "dense", "first_to_reach"]},
         "ties_rule": {"type": "string"},
         "standings": {"type": "array", "items": STANDING_SCHEMA},
+        "hidden_metrics": {"type": "integer", "description": "metrics kept off this board for its audience"},
     },
 }
 SCORECARD_SCHEMA: dict[str, Any] = {
@@ -60,6 +61,10 @@ SCORECARD_SCHEMA: dict[str, Any] = {
         "team": {"type": ["object", "null"]},
         "division": {"type": ["object", "null"]},
         "standing": STANDING_SCHEMA,
+        "of": {"type": "integer"},
+        "neighbours": {"type": "array", "items": STANDING_SCHEMA},
+        "history": {"type": "array", "items": {"type": "object"}},
+        "hidden_metrics": {"type": "integer"},
     },
 }
 _DOC: dict[str, Any] = {"responses": responses(200, BOARD_SCHEMA, 403), "tags": ["boards"]}
@@ -102,4 +107,4 @@ def scorecard(program: str, participant: str) -> Response[str]:
     who = principal(router)
     period = (router.current_event.query_string_parameters or {}).get("period")
     card = read_scorecard(store(), standings(), who, program, participant, period, now())
-    return json_response(200, card)
+    return json_response(200, card.as_dict())

@@ -25,10 +25,10 @@ from typing import Any
 
 from podium.domain.errors import UnknownBoard
 from podium.domain.periods import Period
-from podium.domain.program import Method, Order, Program, Ranking, TieRule
+from podium.domain.program import MeanOver, Method, Order, Program, Ranking, TeamRollup, TieRule
 from podium.domain.ranking import POINTS_DECIMALS, Entry, movement, rank
 from podium.domain.rollup import GroupTotals, combine, participant_totals, rolled_up
-from podium.domain.roster import Group, Participant, Roster
+from podium.domain.roster import Group, OptOut, Participant, Roster
 from podium.domain.scoring import MetricValue, participant_values, relative_points, value_points
 from podium.domain.submissions import Submission, effective_submissions
 
@@ -37,6 +37,16 @@ class Level(StrEnum):
     PARTICIPANT = "participant"
     TEAM = "team"
     DIVISION = "division"
+
+
+class Audience(StrEnum):
+    """Who is looking at a board: what they may see of it."""
+
+    PUBLIC = "public"  # a public or unlisted page, the widget, a program's read token
+    MEMBERS = "members"  # an API key with the read scope: everything
+
+
+ANONYMOUS = "Anonymous"
 
 
 class BoardKind(StrEnum):
@@ -63,12 +73,13 @@ class Standing:
     headcount: int
     reached_at: datetime | None
     movement: int | None = None
+    anonymous: bool = False  # shown as "Anonymous", with no id (the participant opted out of public boards)
 
     def as_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
             "rank": self.rank,
-            "id": self.id,
-            "name": self.name,
+            "id": None if self.anonymous else self.id,
+            "name": ANONYMOUS if self.anonymous else self.name,
             "points": _number(self.points),
             "metrics": {
                 key: {"value": None if m.value is None else _number(m.value), "points": _number(m.points)}
@@ -89,6 +100,8 @@ class Board:
     name: str
     period: Period
     standings: tuple[Standing, ...]
+    # Metrics kept off this board for its audience (their points are still in every total).
+    hidden_metrics: int = 0
 
     @property
     def ties(self) -> TieRule:
@@ -118,6 +131,7 @@ class Board:
             "ties": self.ties.value,
             "ties_rule": self.ties.description,
             "standings": [s.as_dict() for s in self.standings],
+            "hidden_metrics": self.hidden_metrics,
         }
 
     def since(self, previous: Board | None) -> Board:
@@ -125,6 +139,52 @@ class Board:
         before = {} if previous is None else {s.id: s.rank for s in previous.standings}
         moved = movement(before, {s.id: s.rank for s in self.standings})
         return replace(self, standings=tuple(replace(s, movement=moved[s.id]) for s in self.standings))
+
+
+def seen_by(board: Board, roster: Roster, audience: Audience) -> Board:
+    """The board as `audience` may see it. A public audience sees no hidden metric (totals still include it),
+    participants who asked to be anonymised as "Anonymous" with no id, and nobody who asked to be hidden;
+    everyone keeps the rank their points earn, so removing a row never changes anyone else's."""
+    if audience is Audience.MEMBERS:
+        return board
+    hidden = {m.key for m in board.program.metrics if m.hidden}
+    standings: list[Standing] = []
+    for s in board.standings:
+        opt_out = _opt_out(s, roster)
+        if opt_out is OptOut.HIDE:
+            continue
+        metrics = {k: v for k, v in s.metrics.items() if k not in hidden} if hidden else s.metrics
+        standings.append(replace(s, metrics=metrics, anonymous=opt_out is OptOut.ANONYMISE))
+    return replace(board, standings=tuple(standings), hidden_metrics=len(hidden))
+
+
+def _opt_out(standing: Standing, roster: Roster) -> OptOut:
+    if standing.level is not Level.PARTICIPANT:
+        return OptOut.NONE
+    participant = roster.participants.get(standing.id)
+    return participant.opt_out if participant is not None else OptOut.NONE
+
+
+def contributions(board: Board) -> dict[str, dict[str, float]] | None:
+    """On a team board: the points each member adds to the team's score, per metric. A summed metric adds a
+    member's own points; a mean adds their points over the team's headcount (or its contributors), so the
+    members' contributions add up to the team's points. None where points are ranks (position ranking), which
+    do not add up."""
+    if board.kind is not BoardKind.TEAM or board.ranking is Ranking.POSITION:
+        return None
+    headcount = len(board.standings)
+    shares: dict[str, dict[str, float]] = {s.id: {} for s in board.standings}
+    for metric in board.program.metrics:
+        if metric.key not in (board.standings[0].metrics if board.standings else {}):
+            continue
+        contributors = sum(1 for s in board.standings if s.metrics[metric.key].value is not None)
+        denominator = 1
+        if metric.team_rollup is TeamRollup.MEAN:
+            denominator = headcount if metric.mean_over is MeanOver.HEADCOUNT else max(contributors, 1)
+        for s in board.standings:
+            score = s.metrics[metric.key]
+            shares[s.id][metric.key] = 0.0 if score.value is None else _number(score.points / denominator)
+    return shares
 
 
 @dataclass(frozen=True)
@@ -343,6 +403,8 @@ def compute_scorebook(program: Program, roster: Roster, submissions: Iterable[Su
 
 
 __all__ = [
+    "ANONYMOUS",
+    "Audience",
     "Board",
     "BoardKind",
     "Level",
@@ -351,6 +413,8 @@ __all__ = [
     "Standing",
     "cascade_totals",
     "compute_scorebook",
+    "contributions",
     "group_board",
+    "seen_by",
     "uses_ranks",
 ]

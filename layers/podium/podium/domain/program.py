@@ -30,6 +30,7 @@ MAX_ABS_NUMBER = 1e12
 # (tests/unit/domain/test_limits.py measures the largest at these limits) and boards stay readable.
 MAX_METRICS = 40
 MAX_NAME_LENGTH = 120  # a program's name, a metric's label
+MAX_UNIT_LENGTH = 12
 MAX_TARGET_OVERRIDES = 500  # per-participant targets, in all metrics together (the document is one item)
 
 
@@ -101,6 +102,14 @@ class MeanOver(StrEnum):
     CONTRIBUTORS = "contributors"  # members with a value this period
 
 
+class Visibility(StrEnum):
+    """Who may see a program's boards and pages."""
+
+    PUBLIC = "public"  # anyone with the link; no token
+    UNLISTED = "unlisted"  # whoever has the program's public read token (it sits in the page's URL)
+    PRIVATE = "private"  # API keys with the read scope only
+
+
 class Method(StrEnum):
     SUM = "sum"  # points from the value: per_unit or target, then cap
     RELATIVE = "relative"  # points from the rank on this metric, scaled to 100
@@ -134,6 +143,9 @@ class Metric:
     minimum: float | None = None
     maximum: float | None = None
     decimals: bool = True
+    unit: str = ""  # shown beside the value: "$", "min", "%"
+    # Kept off public and unlisted boards (their points still count in every total); API keys still see it.
+    hidden: bool = False
 
     def value_problem(self, value: float) -> str | None:
         """Why a submitted value is out of this metric's bounds, or None when it is within them."""
@@ -166,6 +178,9 @@ class Program:
     return_to: tuple[str, ...] = ()
     # Whether people may add themselves to the roster (leadership is collective: others may join).
     open_to_join: bool = False
+    visibility: Visibility = Visibility.UNLISTED
+    # Origins (scheme://host[:port]) whose pages may frame the widget and read its JSON.
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -290,6 +305,8 @@ def program_from_dict(data: Any) -> Program:
             "backdate_days",
             "return_to",
             "open_to_join",
+            "visibility",
+            "allowed_origins",
         },
     )
     pid = r.string(data, "id", "", required=True, pattern=PROGRAM_ID, pattern_hint="lowercase letters, digits and -")
@@ -311,6 +328,8 @@ def program_from_dict(data: Any) -> Program:
         r.problem("backdate_days", "must be a whole number of days from 0 to 3660")
         backdate = DEFAULT_BACKDATE_DAYS
     return_to = _url_prefixes(r, data.get("return_to"))
+    visibility = r.choice(data, "visibility", "", Visibility, Visibility.UNLISTED)
+    allowed_origins = _origins(r, data.get("allowed_origins"))
     open_to_join = data.get("open_to_join", False)
     if not isinstance(open_to_join, bool):
         r.problem("open_to_join", "must be true or false")
@@ -352,6 +371,8 @@ def program_from_dict(data: Any) -> Program:
         backdate_days=int(backdate if backdate is not None else DEFAULT_BACKDATE_DAYS),
         return_to=return_to,
         open_to_join=open_to_join,
+        visibility=visibility,
+        allowed_origins=allowed_origins,
     )
 
 
@@ -364,6 +385,28 @@ def _url_prefixes(r: _Reader, raw: Any) -> tuple[str, ...]:
     for i, url in enumerate(raw):
         if not re.match(r"^https?://[^/\s]+/", url):
             r.problem(f"return_to[{i}]", f"{url!r} must start with http:// or https://, a host name and a /")
+    return tuple(raw)
+
+
+ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+MAX_ORIGINS = 20
+
+
+def _origins(r: _Reader, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(u, str) for u in raw):
+        r.problem("allowed_origins", "must be a list of origins such as https://intranet.example.com")
+        return ()
+    if len(raw) > MAX_ORIGINS:
+        r.problem("allowed_origins", f"has {len(raw)} origins: at most {MAX_ORIGINS}")
+        return ()
+    for i, origin in enumerate(raw):
+        if not ORIGIN.match(origin):
+            r.problem(
+                f"allowed_origins[{i}]",
+                f"{origin!r} must be scheme://host[:port] in lowercase, with no path (https://intranet.example.com)",
+            )
     return tuple(raw)
 
 
@@ -387,6 +430,7 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
             "min",
             "max",
             "decimals",
+            "hidden",
         },
     )
     key = r.string(
@@ -413,6 +457,13 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
     if not isinstance(decimals, bool):
         r.problem(_join(path, "decimals"), "must be true or false")
         decimals = True
+    hidden = raw.get("hidden", False)
+    if not isinstance(hidden, bool):
+        r.problem(_join(path, "hidden"), "must be true or false")
+        hidden = False
+    unit = r.string(raw, "unit", path, default="")
+    if unit is not None and len(unit) > MAX_UNIT_LENGTH:
+        r.problem(_join(path, "unit"), f"is longer than {MAX_UNIT_LENGTH} characters")
     if key is None:
         return None
     return Metric(
@@ -427,6 +478,8 @@ def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:
         minimum=minimum,
         maximum=maximum,
         decimals=decimals,
+        unit=unit or "",
+        hidden=hidden,
     )
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from podium.domain.errors import InvalidInput, Problem
 from podium.domain.periods import MAX_YEAR, MIN_YEAR
 from podium.domain.program import MAX_ABS_NUMBER, Program
-from podium.domain.roster import Participant, Roster, build_roster
+from podium.domain.roster import OptOut, Participant, Roster, build_roster
 from podium.domain.submissions import Submission
 
 SUBMISSION_FIXED_COLUMNS = ("id", "participant", "at", "voids")
@@ -27,6 +27,7 @@ ROW_PROBLEM = "!problem"
 # from its position among the rows).
 ROW_NUMBER = "!row"
 ROSTER_COLUMNS = ("id", "name", "email", "team", "division")
+OPTIONAL_ROSTER_COLUMNS = ("active", "opt_out")
 MAX_ID_LENGTH = 128
 # Ids of the corrections Podium writes itself (`void`) start with this; a submitted id may not, so no
 # submission can take a correction's id first.
@@ -272,9 +273,9 @@ def read_roster_csv(lines: Iterable[str]) -> Roster:
     rows = CsvRows(lines)
     problems = rows.header_problems(["id", "name"])
     problems += [
-        Problem.in_row(1, c, f"is not a roster column ({', '.join(ROSTER_COLUMNS)}, active)")
+        Problem.in_row(1, c, f"is not a roster column ({', '.join((*ROSTER_COLUMNS, *OPTIONAL_ROSTER_COLUMNS))})")
         for c in rows.header
-        if c not in (*ROSTER_COLUMNS, "active")
+        if c not in (*ROSTER_COLUMNS, *OPTIONAL_ROSTER_COLUMNS)
     ]
     if problems:
         raise InvalidInput(problems, "roster")
@@ -294,10 +295,9 @@ def read_roster_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 1
             problems.append(Problem.in_row(number, None, str(row[ROW_PROBLEM])))
             continue
         for column in row:
-            if column not in (*ROSTER_COLUMNS, "active", ROW_NUMBER):
-                problems.append(
-                    Problem.in_row(number, str(column), f"is not a roster {noun} ({', '.join(ROSTER_COLUMNS)})", noun)
-                )
+            if column not in (*ROSTER_COLUMNS, *OPTIONAL_ROSTER_COLUMNS, ROW_NUMBER):
+                known = ", ".join((*ROSTER_COLUMNS, *OPTIONAL_ROSTER_COLUMNS))
+                problems.append(Problem.in_row(number, str(column), f"is not a roster {noun} ({known})", noun))
         for column in ROSTER_COLUMNS:
             value = row.get(column)
             if value is not None and not isinstance(value, str | int):
@@ -310,6 +310,10 @@ def read_roster_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 1
         if active is None:
             problems.append(Problem.in_row(number, "active", "must be yes, no, true, false, 1, 0 or empty", noun))
             continue
+        opt_out = read_opt_out(row.get("opt_out"))
+        if opt_out is None:
+            problems.append(Problem.in_row(number, "opt_out", OPT_OUT_HINT, noun))
+            continue
         people.append(
             Participant(
                 id=pid,
@@ -318,11 +322,24 @@ def read_roster_rows(rows: Iterable[Mapping[str, object]], *, first_row: int = 1
                 team=_text(row.get("team")) or None,
                 division=_text(row.get("division")) or None,
                 active=active,
+                opt_out=opt_out,
             )
         )
     if problems:
         raise InvalidInput(problems, "roster")
     return build_roster(people)
+
+
+OPT_OUT_HINT = "must be anonymise, hide or empty"
+
+
+def read_opt_out(value: object) -> OptOut | None:
+    """An opt_out cell: empty or absent means shown by name; None when it is none of the choices."""
+    text = "" if value is None else str(value).strip().lower()
+    try:
+        return OptOut("anonymise" if text == "anonymize" else text)
+    except ValueError:
+        return None
 
 
 def _flag(value: object) -> bool | None:

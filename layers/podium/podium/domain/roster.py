@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cached_property, lru_cache
 
 from podium.domain.errors import InvalidInput, Problem
@@ -35,6 +36,14 @@ class Placement:
     active: bool
 
 
+class OptOut(StrEnum):
+    """How a participant appears on public and unlisted boards (their points count for their team either way)."""
+
+    NONE = ""  # by name
+    ANONYMISE = "anonymise"  # as "Anonymous", with no id
+    HIDE = "hide"  # not at all
+
+
 @dataclass(frozen=True)
 class Participant:
     id: str
@@ -43,6 +52,7 @@ class Participant:
     team: str | None = None  # team name as given; its id is slug(team)
     division: str | None = None
     active: bool = True
+    opt_out: OptOut = OptOut.NONE
     # Every placement since they joined, oldest first; the last is the one above. A period's standings use the
     # placement at the period's end. Not part of equality: two records of one participant are equal as they are now.
     history: tuple[Placement, ...] = field(default=(), compare=False)

@@ -10,18 +10,48 @@ The roster (one Query) gives names, headcounts of groups nobody has scored in ye
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from podium.domain.boards import Board, BoardKind, Level, Scorebook, group_board, uses_ranks
-from podium.domain.errors import InvalidPeriod, NotFound, UnknownBoard
-from podium.domain.periods import Period, end_instant, parse_period, period_of
-from podium.domain.program import Program
+from podium.domain.boards import (
+    Audience,
+    Board,
+    BoardKind,
+    Level,
+    Scorebook,
+    Standing,
+    contributions,
+    group_board,
+    seen_by,
+    uses_ranks,
+)
+from podium.domain.errors import Forbidden, InvalidPeriod, NotFound, Unauthenticated, UnknownBoard
+from podium.domain.periods import MIN_YEAR, Period, end_instant, parse_period, period_of, period_of_day
+from podium.domain.program import Program, Visibility
 from podium.domain.rollup import GroupTotals, with_headcounts
 from podium.domain.roster import Roster, roster_as_of
-from podium.services.auth import Principal
-from podium.services.ports import Scope, StandingsReader, Store
+from podium.services.auth import ORG_ID, TOKEN_PREFIX, Principal, authenticate
+from podium.services.ports import ProgramRecord, Scope, StandingsReader, Store
 from podium.services.programs import find_program
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """A board as its audience may see it, with what a page around it needs: the program, the roster (for links
+    up and down) and, on a team board, what each member contributed."""
+
+    record: ProgramRecord
+    roster: Roster
+    board: Board
+    audience: Audience
+    contributions: Mapping[str, Mapping[str, float]] | None = None
+
+    @property
+    def program(self) -> Program:
+        return self.record.program
 
 
 def read_board(
@@ -34,12 +64,46 @@ def read_board(
     period_key: str | None,
     now: datetime,
 ) -> Board:
+    """A board as `who` may see it: the JSON API's and the pages' one read path."""
+    return read_board_view(store, standings, who, program_id, kind, ref, period_key, now).board
+
+
+def read_board_view(
+    store: Store,
+    standings: StandingsReader,
+    who: Principal,
+    program_id: str,
+    kind: BoardKind,
+    ref: str | None,
+    period_key: str | None,
+    now: datetime,
+) -> BoardView:
     who.require(Scope.READ, program_id)
-    program = find_program(store, who.org, program_id).program
+    record = find_program(store, who.org, program_id)
+    audience = audience_of(who, record)
+    program = record.program
     period = board_period(program, period_key, now)
     roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
-    org, key = who.org, period.key
+    board = _board(standings, who.org, program, roster, period, kind, ref)
+    shares = contributions(board)
+    seen = seen_by(board, roster, audience)
+    if shares is not None:
+        visible = {s.id for s in seen.standings}
+        shown = {k for s in seen.standings[:1] for k in s.metrics}
+        shares = {pid: {k: v for k, v in m.items() if k in shown} for pid, m in shares.items() if pid in visible}
+    return BoardView(record, roster, seen, audience, shares)
 
+
+def _board(
+    standings: StandingsReader,
+    org: str,
+    program: Program,
+    roster: Roster,
+    period: Period,
+    kind: BoardKind,
+    ref: str | None,
+) -> Board:
+    program_id, key = program.id, period.key
     needs_everyone = (
         uses_ranks(program)
         or kind is BoardKind.PARTICIPANTS
@@ -74,6 +138,38 @@ def read_board(
     return group_board(program, period, kind, None, program.name, groups)
 
 
+def audience_of(who: Principal, record: ProgramRecord) -> Audience:
+    """What `who` may see of a program's boards: everything with an API key; with a public token or none, what
+    the public may (and a private program's boards need an API key)."""
+    if who.program is None:
+        return Audience.MEMBERS
+    if record.program.visibility is Visibility.PRIVATE:
+        raise Forbidden(f"program {record.id!r} is private: its boards need an API key with the read scope")
+    return Audience.PUBLIC
+
+
+def page_viewer(store: Store, org: str, program_id: str, authorization: str | None, token: str | None) -> Principal:
+    """Who is looking at a page of a program: an API key (Authorization header), the program's read token from
+    the URL (`?t=`, for unlisted programs), or nobody (public programs). A key or token of another organisation
+    or program finds nothing; an API key is never taken from a URL, where logs and referrers would keep it."""
+    if authorization:
+        who = authenticate(store, authorization)
+    elif token:
+        if not token.startswith(TOKEN_PREFIX + "_"):
+            raise Unauthenticated("only a program's public read token goes in a URL; send API keys as a header")
+        who = authenticate(store, token)
+    else:
+        record = find_program(store, org, program_id) if ORG_ID.fullmatch(org) else None
+        if record is None or record.program.visibility is not Visibility.PUBLIC:
+            raise Unauthenticated(
+                "this board is not public: open it with its link (which carries ?t=…) or send an API key"
+            )
+        return Principal(org=org, scopes=frozenset({Scope.READ}), by="public", program=program_id)
+    if who.org != org:
+        raise NotFound(f"no program {program_id!r}")
+    return who
+
+
 def board_period(program: Program, period_key: str | None, now: datetime) -> Period:
     """The period asked for, or the current one. Standings are kept for the program's own period kind."""
     current = period_of(now, program.period, program.tz, program.week_start)
@@ -91,6 +187,50 @@ def _has_loose_groups(roster: Roster) -> bool:
     return any(t.parent is None for t in roster.teams.values()) or any(p.team_id is None for p in roster.active)
 
 
+HISTORY_PERIODS = 8
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """One participant's period: their standing among everyone, the people just above and below them, their rank
+    in their team and their team's in its division, and their points in their last periods (oldest first)."""
+
+    view: BoardView  # the everyone board, as the audience may see it
+    standing: Standing
+    neighbours: tuple[Standing, ...]  # up to two above and two below, with the participant among them
+    team: Standing | None  # the team's standing on its division board (or the program board)
+    team_rank: int | None
+    team_size: int
+    division_teams: int
+    history: tuple[tuple[Period, float | None], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        board = self.view.board
+        team = division = None
+        participant = self.view.roster.participants[self.standing.id]
+        if self.team is not None:
+            team = {"id": self.team.id, "name": self.team.name, "rank_in_team": self.team_rank, "of": self.team_size}
+            if participant.division_id:
+                division = {
+                    "id": participant.division_id,
+                    "name": self.view.roster.divisions[participant.division_id].name,
+                    "team_rank": self.team.rank,
+                    "of": self.division_teams,
+                }
+        return {
+            "program": board.program.id,
+            "period": board.period.key,
+            "participant": self.standing.id,
+            "team": team,
+            "division": division,
+            "standing": self.standing.as_dict(),
+            "of": len(board.standings),
+            "neighbours": [s.as_dict() for s in self.neighbours],
+            "history": [{"period": p.key, "points": None if pts is None else pts} for p, pts in self.history],
+            "hidden_metrics": board.hidden_metrics,
+        }
+
+
 def read_scorecard(
     store: Store,
     standings: StandingsReader,
@@ -99,42 +239,88 @@ def read_scorecard(
     participant_id: str,
     period_key: str | None,
     now: datetime,
-) -> dict[str, Any]:
-    """A participant's standing among everyone, with their rank in their team and their team's in its division."""
+) -> Scorecard:
+    """A participant's scorecard. For a public audience, someone who opted out of public boards has none."""
     who.require(Scope.READ, program_id)
-    program = find_program(store, who.org, program_id).program
+    record = find_program(store, who.org, program_id)
+    audience = audience_of(who, record)
+    program = record.program
     period = board_period(program, period_key, now)
     roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
-    participant = roster.participants.get(participant_id)
-    if participant is None or not participant.active:
-        raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
     values = {s.participant: s.values for s in standings.everyone(who.org, program_id, period.key)}
     book = Scorebook(program, roster, period, values)
-    standing = next(s for s in book.board(BoardKind.PARTICIPANTS).standings if s.id == participant_id)
-    team = division = None
+    view = BoardView(record, roster, seen_by(book.board(BoardKind.PARTICIPANTS), roster, audience), audience)
+    rows = view.board.standings
+    participant = roster.participants.get(participant_id)
+    index = next((i for i, s in enumerate(rows) if s.id == participant_id and not s.anonymous), None)
+    if participant is None or not participant.active or index is None:
+        raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
+    team = None
+    team_rank: int | None = None
+    team_size = division_teams = 0
     if participant.team_id:
         team_board = book.board(BoardKind.TEAM, participant.team_id)
-        mine = next(s for s in team_board.standings if s.id == participant_id)
-        team = {
-            "id": team_board.id,
-            "name": team_board.name,
-            "rank_in_team": mine.rank,
-            "of": len(team_board.standings),
-        }
+        team_rank = next(s.rank for s in team_board.standings if s.id == participant_id)
+        team_size = len(team_board.standings)
         if participant.division_id:
-            division_board = book.board(BoardKind.DIVISION, participant.division_id)
-            ours = next(s for s in division_board.standings if s.id == participant.team_id)
-            division = {
-                "id": division_board.id,
-                "name": division_board.name,
-                "team_rank": ours.rank,
-                "of": len(division_board.standings),
-            }
-    return {
-        "program": program.id,
-        "period": period.key,
-        "participant": participant_id,
-        "team": team,
-        "division": division,
-        "standing": standing.as_dict(),
-    }
+            above = book.board(BoardKind.DIVISION, participant.division_id)
+        else:
+            above = book.board(BoardKind.PROGRAM)
+        team = next((s for s in above.standings if s.id == participant.team_id and s.level is Level.TEAM), None)
+        division_teams = len(above.standings)
+    history = _history(standings, who.org, program, roster, participant_id, period, view.record)
+    return Scorecard(
+        view=view,
+        standing=rows[index],
+        neighbours=rows[max(0, index - 2) : index + 3],
+        team=team,
+        team_rank=team_rank,
+        team_size=team_size,
+        division_teams=division_teams,
+        history=history,
+    )
+
+
+def _history(
+    standings: StandingsReader,
+    org: str,
+    program: Program,
+    roster: Roster,
+    participant_id: str,
+    period: Period,
+    record: ProgramRecord,
+) -> tuple[tuple[Period, float | None], ...]:
+    """Points in the periods up to this one (at most HISTORY_PERIODS, none before the program could have scores):
+    from the participant's own standing, or from everyone's where points are ranks among everyone."""
+    earliest = period_of(
+        record.created_at - timedelta(days=program.backdate_days), program.period, program.tz, program.week_start
+    )
+    periods = [p for p in recent_periods(program, period, HISTORY_PERIODS) if p >= earliest or p == period]
+    out: list[tuple[Period, float | None]] = []
+    for p in reversed(periods):
+        if uses_ranks(program):
+            values = {s.participant: s.values for s in standings.everyone(org, program.id, p.key)}
+        else:
+            mine = standings.find_participant_standing(org, program.id, p.key, participant_id)
+            values = {participant_id: mine.values} if mine is not None else {}
+        if participant_id not in values:
+            out.append((p, None))
+            continue
+        book = Scorebook(program, roster, p, values)
+        out.append((p, math.fsum(m.points for m in book.participant(participant_id).values())))
+    return tuple(out)
+
+
+def recent_periods(program: Program, period: Period, count: int) -> list[Period]:
+    """`period` and the ones before it, newest first: at most `count`."""
+    if period.first_day is None:
+        return [period]
+    out = [period]
+    day = period.first_day
+    while len(out) < count:
+        day = day - timedelta(days=1)
+        if day.year < MIN_YEAR:
+            break
+        out.append(period_of_day(day, program.period, program.week_start))
+        day = out[-1].first_day or day
+    return out

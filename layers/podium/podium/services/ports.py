@@ -137,6 +137,9 @@ class StandingsReader(Protocol):
     def get_group(
         self, org: str, program: str, level: GroupLevel, ref: str, parent: str, period: str
     ) -> GroupStanding | None: ...
+    def find_participant_standing(
+        self, org: str, program: str, period: str, participant: str
+    ) -> ParticipantStanding | None: ...
 
 
 class Standings(StandingsReader, Protocol):
@@ -148,9 +151,6 @@ class Standings(StandingsReader, Protocol):
     ) -> tuple[Participant | None, list[Submission]]: ...
     def get_participant_standing(
         self, org: str, program: str, team: str, period: str, participant: str
-    ) -> ParticipantStanding | None: ...
-    def find_participant_standing(
-        self, org: str, program: str, period: str, participant: str
     ) -> ParticipantStanding | None: ...
     def put_participant_standing(
         self, org: str, program: str, standing: ParticipantStanding, watermark: str | None = None

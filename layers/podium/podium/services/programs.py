@@ -10,6 +10,7 @@ from typing import Any
 
 from podium.domain.errors import Forbidden, InvalidInput, NotFound, Problem
 from podium.domain.program import PROGRAM_ID, program_from_dict
+from podium.domain.records import OPT_OUT_HINT, read_opt_out
 from podium.domain.roster import PARTICIPANT_ID, Participant, Roster, build_roster
 from podium.services.auth import KEY_ID, IssuedKey, Principal, issue_key, program_token
 from podium.services.ports import ApiKey, ProgramRecord, Scope, Store
@@ -209,15 +210,20 @@ def patch_participant(
     people = {p.id: p for p in store.list_participants(who.org, program_id)}
     if participant_id not in people:
         raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
-    allowed = {"name", "email", "team", "division", "active"}
+    allowed = {"name", "email", "team", "division", "active", "opt_out"}
     problems = [
-        Problem(k, "cannot be changed (use name, email, team, division, active)") for k in changes if k not in allowed
+        Problem(k, "cannot be changed (use name, email, team, division, active, opt_out)")
+        for k in changes
+        if k not in allowed
     ]
     for k in ("name", "email", "team", "division"):
         if k in changes and changes[k] is not None and not isinstance(changes[k], str):
             problems.append(Problem(k, "must be text or null"))
     if "active" in changes and not isinstance(changes["active"], bool):
         problems.append(Problem("active", "must be true or false"))
+    opt_out = read_opt_out(changes.get("opt_out")) if isinstance(changes.get("opt_out"), str | None) else None
+    if "opt_out" in changes and opt_out is None:
+        problems.append(Problem("opt_out", OPT_OUT_HINT))
     if "name" in changes and (changes["name"] is None or not str(changes["name"]).strip()):
         problems.append(Problem("name", "must not be empty"))
     if problems:
@@ -236,6 +242,7 @@ def patch_participant(
         team=text("team", before.team),
         division=text("division", before.division),
         active=bool(changes.get("active", before.active)),
+        opt_out=opt_out if "opt_out" in changes and opt_out is not None else before.opt_out,
     )
     _check_lengths([updated])
     people[participant_id] = updated
