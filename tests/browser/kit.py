@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         Route,
         ViewportSize,
         WebError,
+        WebSocketRoute,
     )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +119,7 @@ class Watch:
         context.on("request", self._request)
         context.on("response", self._response)
         context.route("**/*", self._route)
+        context.route_web_socket(lambda url: not is_local(url), self._websocket)
 
     def allow_status(self, *statuses: int) -> None:
         """Pages (documents, not their resources) answered with these statuses are what the test expects: an
@@ -168,6 +170,11 @@ class Watch:
         self.requests.append(f"{request.method} {request.url}")
         if not is_local(request.url):
             self._problems.append(f"request leaving the machine: {request.method} {request.url}")
+
+    def _websocket(self, socket: WebSocketRoute) -> None:
+        """A WebSocket to another host: answered here and closed, never connected."""
+        self._problems.append(f"request leaving the machine: WebSocket {socket.url}")
+        socket.close(code=1008, reason="not on this machine")
 
     def _response(self, response: Response) -> None:
         if response.status >= 400 and response.request.is_navigation_request():

@@ -45,14 +45,15 @@ def test_the_watch_sees_dialogs_and_dismisses_them(page: Page, watch: Watch) -> 
 def test_the_watch_aborts_and_reports_requests_leaving_the_machine(page: Page, watch: Watch) -> None:
     page.set_content(
         '<img src="https://cdn.example.com/logo.png" alt="">'
-        '<script>fetch("http://10.1.2.3/beacon").catch(() => {})</script>'
+        '<script>fetch("http://beacon.example.net/b").catch(() => {}); new WebSocket("wss://live.example.org/feed")</script>'
     )
     page.wait_for_load_state("load")
     page.wait_for_timeout(100)
     problems = watch.take()
     leaving = [p for p in problems if p.startswith("request leaving the machine")]
     assert any("https://cdn.example.com/logo.png" in p for p in leaving), problems
-    assert any("http://10.1.2.3/beacon" in p for p in leaving), problems
+    assert any("http://beacon.example.net/b" in p for p in leaving), problems
+    assert any("WebSocket wss://live.example.org/feed" in p for p in leaving), problems
     # The aborted loads are console errors too; nothing reached the network.
     assert all(p.startswith(("request leaving", "console error")) for p in problems), problems
 
