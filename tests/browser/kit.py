@@ -405,14 +405,23 @@ def start_stack(data_dir: Path, org: str = "web", timeout: float = STARTUP_SECON
     return stack
 
 
+# DynamoDB Local's JVM, for a stack that lives a minute and stores a few items: the client compiler only and one
+# GC thread. Its start then costs about half the CPU (5 s instead of 10 on this 2-core machine), and it idles
+# lighter while the stream poller asks it for records ten times a second.
+QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData"
+
+
 def _start_in_memory(data_dir: Path, timeout: float) -> LocalStack:
-    """podium_cli.local.harness.start_local_stack, with --in-memory (the harness keeps its data on disk)."""
+    """podium_cli.local.harness.start_local_stack, with --in-memory (the harness keeps its data on disk), and a
+    JVM tuned to start fast (QUICK_JVM, through JAVA_TOOL_OPTIONS, which every JVM reads)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     state_file = data_dir / "stack.json"
     log_path = data_dir / "stack.log"
     log = log_path.open("ab")
     command = [PODIUM, "local", "--no-demo", "--in-memory", "--port", str(free_port()), "--data", str(data_dir)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    java_options = f"{QUICK_JVM} {os.environ.get('JAVA_TOOL_OPTIONS', '')}".strip()
+    env = {**os.environ, "JAVA_TOOL_OPTIONS": java_options}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
