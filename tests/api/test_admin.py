@@ -669,7 +669,15 @@ def test_put_participant_creates_then_replaces(admin: Client) -> None:
     r = admin.call("PUT", url, {"name": "Ann Lee", "team": "Blue"})
     assert r.status == 200, r.text
     # Replaced whole: what is left out is cleared.
-    expected = {"id": "ann", "name": "Ann Lee", "email": "", "team": "Blue", "division": None, "active": True, "opt_out": ""}
+    expected = {
+        "id": "ann",
+        "name": "Ann Lee",
+        "email": "",
+        "team": "Blue",
+        "division": None,
+        "active": True,
+        "opt_out": "",
+    }
     assert r.json == expected
     assert roster(admin) == {"ann": expected}
 

@@ -416,7 +416,18 @@ def seed_demo(stack: Stack) -> str:
         ("POST", f"/v1/programs/{DEMO}/submissions", "text/csv", scores),
     ):
         _ok(stack.api.request(method, path, headers={**auth, "Content-Type": media_type}, body=body))
+    reply = stack.api.request("POST", f"/v1/programs/{DEMO}/tokens/submit", headers=auth)
+    _ok(reply)
+    submit_file = stack.data_dir / "demo-submit-token"
+    submit_file.write_text(json.loads(reply.body)["token"] + "\n")
+    submit_file.chmod(0o600)
     return key
+
+
+def demo_submit_token(stack: Stack) -> str:
+    """The demo program's public submit token (for its score form), kept beside the admin key."""
+    path = stack.data_dir / "demo-submit-token"
+    return path.read_text().strip() if path.is_file() else ""
 
 
 def shifted_submissions(path: Path, now: datetime) -> str:
@@ -537,14 +548,21 @@ def banner(stack: Stack, kind: str, key: str, *, simulating: bool = False) -> st
             f"{outbox}\nState: {stack.data_dir / 'stack.json'}"
         )
     simulation = "  Simulating new scores every 2 s once the demo is ready.\n" if simulating else ""
+    pages = f"{u}/p/{DEMO_ORG}/{DEMO}"
+    submit = demo_submit_token(stack)
+    form = f"{pages}/form?t={submit}" if submit else "(no submit token: delete the data folder to seed afresh)"
     return f"""
 Podium is running locally on {kind}.
 
-  API             {u}/v1
-  OpenAPI         {u}/v1/openapi.json
-  Division board  {u}/v1/programs/{DEMO}/boards/division/mid-west
-  Team board      {u}/v1/programs/{DEMO}/boards/team/chicago
-  Program board   {u}/v1/programs/{DEMO}/boards/program
+  Home            {u}/
+  Division board  {pages}/division/mid-west
+  Team board      {pages}/team/chicago
+  Scorecard       {pages}/participant/rep-007
+  TV page         {pages}/tv?boards=division:mid-west,program
+  Widget          {pages}/widget?board=division:mid-west  (embed: {pages}/widget.js)
+  Score form      {form}
+  API             {u}/v1  (OpenAPI: {u}/v1/openapi.json)
+  JSON board      {u}/v1/programs/{DEMO}/boards/division/mid-west
 {outbox}
 
   Demo admin key  {key}

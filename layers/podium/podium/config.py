@@ -14,6 +14,8 @@ class Settings:
     region: str
     # Standard AWS settings: AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL point at DynamoDB Local.
     dynamodb_endpoint: str | None
+    # Set by `podium local`: its outbox of emails and posts has a page the home page links to.
+    local_outbox: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -25,6 +27,7 @@ class Settings:
             table=table,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
+            local_outbox=bool(env.get("PODIUM_CHANNEL_OUTBOX")),
         )
 
 

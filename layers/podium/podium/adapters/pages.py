@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 @cache
 def environment(*extra_packages: str) -> Environment:
-    """Templates of this package, and first those of `extra_packages` (the local stack's own pages)."""
+    """Templates of this package, and first those of `extra_packages` (the local stack's own pages). Jinja2 is
+    imported here, on the first page, not when a handler module loads: JSON requests never pay for it."""
+    from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_autoescape
+
     loaders: list[BaseLoader] = [PackageLoader(p, "templates") for p in extra_packages]
     loaders.append(PackageLoader("podium.adapters", "templates"))
     return Environment(
@@ -23,3 +27,13 @@ def environment(*extra_packages: str) -> Environment:
 
 def render(template: str, *, packages: tuple[str, ...] = (), **context: Any) -> str:
     return environment(*packages).get_template(template).render(**context)
+
+
+@cache
+def source(name: str) -> str:
+    """A template file's text as it is (a script or stylesheet that pages inline, and whose hash the CSP names)."""
+    env = environment()
+    if env.loader is None:  # pragma: no cover - environment() always sets one
+        raise LookupError(name)
+    text, _, _ = env.loader.get_source(env, name)
+    return text

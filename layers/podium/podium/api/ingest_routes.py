@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -212,7 +212,8 @@ def _form(program: str, data: bytes, idempotency_key: str | None) -> Response[st
     from podium.adapters.pages import render
 
     form = parse_form(data)
-    who = principal(router, token=form.pop("token", None))
+    token = form.pop("token", None)
+    who = principal(router, token=token)
     return_to = form.pop("return_to", "").strip()
     marker = next((k for k in form if k.startswith("!")), None)
     row = _bad_row("is not a field of the score form", marker) if marker else dict(form)
@@ -223,7 +224,11 @@ def _form(program: str, data: bytes, idempotency_key: str | None) -> Response[st
         location = _redirect(return_to, record.program.return_to if record else ())
         if location is not None:
             return Response(status_code=303, content_type="text/html", body="", headers={"Location": location})
-    html = render("form_result.html", ok=ok, result=result.as_dict(), program=program)
+    board_url = f"/p/{quote(who.org, safe='')}/{quote(program, safe='')}"
+    again = f"{board_url}/form?{urlencode({'t': token})}" if token and who.program is not None else None
+    html = render(
+        "form_result.html", ok=ok, result=result.as_dict(), program=program, board_url=board_url, again_url=again
+    )
     return Response(status_code=200 if ok else 422, content_type="text/html; charset=utf-8", body=html)
 
 
