@@ -521,14 +521,21 @@ def drain(
     deadline = time.monotonic() + limit
     boards_at: float | None = None
     last = "not read"
+    polls, polling = 0, 0.0
     while time.monotonic() < deadline:
         try:
             wrong = boards_right(conn, want, period)
             if wrong is None:
                 boards_at = boards_at if boards_at is not None else time.monotonic() - since
+                started = time.monotonic()
                 wrong = settled() if settled is not None else None
+                polls, polling = polls + 1, polling + time.monotonic() - started
                 if wrong is None:
+                    if settled is not None:
+                        log(f"drain: standings polled {polls} time(s), {polling / polls:.2f} s a poll")
                     return boards_at, time.monotonic() - since, "equal"
+                if wrong != last:
+                    log(f"drain: boards right, stored standings not yet ({time.monotonic() - since:.1f} s): {wrong}")
             elif boards_at is not None:
                 note(f"the boards were right {boards_at:.1f} s after the load, then not: {wrong}")
                 boards_at = None
@@ -553,7 +560,8 @@ def standings_drift(stack: LocalStack, period: str) -> Callable[[], str | None]:
 
     def drift() -> str | None:
         _, found = verify(store, standings, ORG, PROGRAM, period, datetime.now(UTC), lambda _: None)
-        return f"{len(found)} stored standing(s) differ from the log, e.g. {found[0]}" if found else None
+        shown = "; ".join(str(d) for d in found[:3])
+        return f"{len(found)} stored standing(s) differ from the log: {shown}"[:400] if found else None
 
     return drift
 
