@@ -1,0 +1,389 @@
+"""Every page of the demo program, rendered by the boards function on the in-memory ports after the cascade has
+run, checked against `podium score` on the same files: ranks, names, points, per-metric columns, headcounts,
+contributions; and what a public audience must not see (hidden metrics, opted-out participants) absent from the
+HTML and the JSON, while an API key still sees it. Seconds, not minutes: the same pages run on DynamoDB Local in
+the browser tests."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from podium.api.pages import number
+from podium.domain.program import program_from_dict
+from podium.domain.records import read_roster_csv, read_submissions_csv
+from podium.domain.roster import OptOut
+from podium.services.auth import issue_key, program_token
+from podium.services.ports import ApiKey, ProgramRecord, Scope, StoredSubmission
+from podium_cli.memory import MemoryStream, MemoryTable, with_history
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "healthcare-sales"
+PODIUM = str(Path(sys.executable).with_name("podium"))
+ORG, PROGRAM = "demo", "healthcare-sales"
+PAGES = f"/p/{ORG}/{PROGRAM}"
+
+
+@dataclass
+class PageTable(MemoryTable):
+    """The in-memory table, with what page requests read besides programs, rosters and standings."""
+
+    keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
+
+    def get_key(self, org: str, key_id: str) -> ApiKey | None:
+        return self.keys.get((org, key_id))
+
+    def list_programs(self, org: str) -> list[ProgramRecord]:
+        return [r for r in self.programs.values() if r.org == org]
+
+    def all_programs(self) -> list[ProgramRecord]:
+        return list(self.programs.values())
+
+
+@dataclass
+class Demo:
+    api: Any
+    table: PageTable
+    key: str
+    read_token: str
+    submit_token: str
+    now: datetime
+    files: dict[str, Path]
+
+    def get(self, path: str, query: str = "", **headers: str) -> Any:
+        reply = self.api.request("GET", path, headers=headers, query=query)
+        return reply
+
+    def score(self, board: str) -> dict[str, Any]:
+        """`podium score --json` on the same files: the oracle."""
+        files = self.files
+        command = [PODIUM, "score", str(files["program"]), str(files["submissions"]), "--roster", str(files["roster"])]
+        out = subprocess.run(
+            [*command, "--board", board, "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(out.stdout)
+
+
+def build_demo(tmp: Path, monkeypatch: pytest.MonkeyPatch, *, visibility: str = "public", tweak: Any = None) -> Demo:
+    document = yaml.safe_load((EXAMPLE / "program.yaml").read_text())
+    document["visibility"] = visibility
+    roster_text = (EXAMPLE / "roster.csv").read_text()
+    if tweak is not None:
+        document, roster_text = tweak(document, roster_text)
+    files = {"program": tmp / "program.json", "roster": tmp / "roster.csv", "submissions": EXAMPLE / "submissions.csv"}
+    files["program"].write_text(json.dumps(document))
+    files["roster"].write_text(roster_text)
+    program = program_from_dict(document)
+    roster = read_roster_csv(roster_text.splitlines(keepends=True))
+    with (EXAMPLE / "submissions.csv").open() as f:
+        submissions = read_submissions_csv(f, program, roster, known_ids=set(), reject_inactive=False).submissions
+    now = max(s.at for s in submissions) + timedelta(minutes=1)
+    created = now - timedelta(days=3)
+
+    table = PageTable()
+    clock = [created]
+
+    def tick() -> datetime:
+        clock[0] += timedelta(milliseconds=1)
+        return clock[0]
+
+    read_token, read_hash = program_token(ORG, PROGRAM, Scope.READ)
+    submit_token, submit_hash = program_token(ORG, PROGRAM, Scope.SUBMIT)
+    hashes = {"read": read_hash, "submit": submit_hash}
+    table.save_program(ProgramRecord(ORG, PROGRAM, document, 1, created, created, token_hashes=hashes))
+    people = list(roster.participants.values())
+    table.save_participants(ORG, PROGRAM, with_history(people, {}, created), created)
+    table.put_submissions(ORG, PROGRAM, [StoredSubmission(s, "csv", tick(), "test") for s in submissions])
+    MemoryStream(table, tick).drain()
+    issued = issue_key(ORG, "reader", frozenset({Scope.READ}), created)
+    table.keys[(ORG, issued.key.id)] = issued.key
+
+    from podium.api import board_routes, page_routes
+    from podium_cli.local.apigw import LocalApi
+
+    for module in (page_routes, board_routes):
+        monkeypatch.setattr(module, "store", lambda: table)
+        monkeypatch.setattr(module, "standings", lambda: table)
+        monkeypatch.setattr(module, "now", lambda: now)
+    monkeypatch.setattr("podium.api.app.store", lambda: table)
+    monkeypatch.setenv("PODIUM_TABLE", "in-memory")
+    api = LocalApi(ROOT, {"PodiumTable": "in-memory"})
+    return Demo(api, table, issued.token, read_token, submit_token, now, files)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """One demo for the tests that only read it (the cascade over 230 participants takes a few seconds)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield build_demo(tmp_path_factory.mktemp("demo"), monkeypatch)
+
+
+# --- reading a page ---------------------------------------------------------------------------------------------
+
+ROW = re.compile(r"<tr[^>]*data-id=\"([^\"]*)\"[^>]*>(.*?)</tr>", re.S)
+CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
+TAG = re.compile(r"<[^>]+>")
+
+
+def text(fragment: str) -> str:
+    return html.unescape(TAG.sub(" ", fragment)).split()
+
+
+def rows(page: str) -> list[tuple[str, list[list[str]]]]:
+    """Each board row: its data-id and its cells' words."""
+    return [(html.unescape(rid), [text(c) for c in CELL.findall(body)]) for rid, body in ROW.findall(page)]
+
+
+def expected_rows(board: dict[str, Any], metrics: list[str], *, headcount: bool) -> list[tuple[str, list[str]]]:
+    out = []
+    for s in board["standings"]:
+        cells = [str(s["rank"]), s["name"]]
+        if headcount:
+            cells.append(str(s["headcount"]))
+        cells.append(number(s["points"]))
+        for key in metrics:
+            m = s["metrics"][key]
+            cells += [number(m["value"]), f"{number(m['points'])}"]
+        out.append((s["id"], cells))
+    return out
+
+
+def words(cells: list[list[str]], skip_adds: bool = False) -> list[str]:
+    flat = []
+    for cell in cells:
+        flat += [w for w in cell if w not in ("pts", "adds") and not w.startswith(("▲", "▼"))]
+    return flat
+
+
+METRICS = [m["key"] for m in yaml.safe_load((EXAMPLE / "program.yaml").read_text())["metrics"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "board", "headcount"),
+    [
+        (PAGES, "program", True),
+        (f"{PAGES}/division/mid-west", "division:mid-west", True),
+        (f"{PAGES}/division/south-east", "division:south-east", True),
+    ],
+)
+def test_group_boards_show_what_podium_score_computes(demo: Demo, path: str, board: str, headcount: bool) -> None:
+    reply = demo.get(path)
+    assert reply.status == 200, reply.body[:300]
+    page = reply.body.decode()
+    want = demo.score(board)
+    got = rows(page)
+    assert [rid for rid, _ in got] == [s["id"] for s in want["standings"]]
+    for (rid, cells), (_, expected) in zip(got, expected_rows(want, METRICS, headcount=headcount), strict=True):
+        flat = words(cells)
+        # A team or division name may be several words; compare name words as one string.
+        name_words = len(expected[1].split())
+        assert flat[0] == expected[0], rid
+        assert " ".join(flat[1 : 1 + name_words]) == expected[1], rid
+        assert flat[1 + name_words :] == expected[2:], rid
+    # Every column says how the metric rolls up.
+    assert "average per member" in page and "sum" in page
+
+
+def test_the_team_board_shows_each_members_contribution_adding_up_to_the_teams_points(demo: Demo) -> None:
+    page = demo.get(f"{PAGES}/team/chicago").body.decode()
+    want = demo.score("team:chicago")
+    division = {s["id"]: s for s in demo.score("division:mid-west")["standings"]}
+    got = rows(page)
+    assert [rid for rid, _ in got] == [s["id"] for s in want["standings"]]
+    adds = []
+    for (rid, cells), s in zip(got, want["standings"], strict=True):
+        assert " ".join(cells[1]) == s["name"]
+        assert cells[2] == [number(s["points"])]
+        adds.append(float(cells[3][0].replace(",", "")))
+        for i, key in enumerate(METRICS):
+            assert cells[4 + i][0] == number(s["metrics"][key]["value"]), (rid, key)
+    # What the members add is the team's score on its division board (to the rounding of each share).
+    assert sum(adds) == pytest.approx(division["chicago"]["points"], abs=0.01 * len(adds))
+    assert "Mid-West" in page  # the way back up: program › division › team
+
+
+def test_everyone_is_paginated_and_find_me_jumps_to_the_page_with_the_participant(demo: Demo) -> None:
+    want = demo.score("participants")["standings"]
+    first = rows(demo.get(f"{PAGES}/everyone").body.decode())
+    assert [rid for rid, _ in first] == [s["id"] for s in want[:50]]
+    target = want[123]
+    page = demo.get(f"{PAGES}/everyone", query=f"find={target['name'].split()[-1]}").body.decode()
+    assert 'class="mine"' in page
+    mine = re.search(r'<tr class="mine"[^>]*data-id="([^"]+)"', page)
+    assert mine is not None
+    found = next(s for s in want if s["id"] == mine.group(1))
+    assert target["name"].split()[-1] in found["name"]
+    page3 = rows(demo.get(f"{PAGES}/everyone", query="page=3").body.decode())
+    assert [rid for rid, _ in page3] == [s["id"] for s in want[100:150]]
+
+
+def test_the_scorecard_shows_rank_points_neighbours_team_rank_and_history(demo: Demo) -> None:
+    everyone = demo.score("participants")["standings"]
+    me = everyone[40]
+    page = demo.get(f"{PAGES}/participant/{me['id']}").body.decode()
+    plain = " ".join(text(page))
+    assert f"#{me['rank']} of {len(everyone)} in the program" in plain
+    assert number(me["points"]) in plain
+    for other in everyone[38:43]:
+        assert html.escape(other["name"]) in page
+    assert "<svg" in page and page.count("<rect") >= 1
+    card = demo.get(f"/v1/programs/{PROGRAM}/participants/{me['id']}/scorecard", Authorization=f"Bearer {demo.key}")
+    data = json.loads(card.body)
+    assert data["standing"]["rank"] == me["rank"] and [n["rank"] for n in data["neighbours"]] == [
+        s["rank"] for s in everyone[38:43]
+    ]
+    team = demo.score(f"team:{data['team']['id']}")["standings"]
+    assert data["team"]["rank_in_team"] == next(s["rank"] for s in team if s["id"] == me["id"])
+
+
+def test_every_page_answers_and_each_page_kind_reads_like_a_page(demo: Demo) -> None:
+    for path, query in [
+        ("/", ""),
+        (f"/p/{ORG}", ""),
+        (PAGES, ""),
+        (f"{PAGES}/everyone", ""),
+        (f"{PAGES}/division/mid-west", ""),
+        (f"{PAGES}/team/chicago", ""),
+        (f"{PAGES}/participant/rep-007", ""),
+        (f"{PAGES}/tv", "boards=division:mid-west,program"),
+        (f"{PAGES}/widget", "board=division:mid-west"),
+        (f"{PAGES}/form", f"t={demo.submit_token}"),
+    ]:
+        reply = demo.get(path, query)
+        assert reply.status == 200, (path, reply.body[:200])
+        headers = {k.lower(): v for k, v in reply.headers.items()}
+        assert headers["content-type"].startswith("text/html"), path
+        assert "frame-ancestors" in headers["content-security-policy"], path
+        assert headers.get("etag"), path
+    api = json.loads(demo.get("/v1").body)
+    assert api["openapi"] == "/v1/openapi.json"
+    assert demo.get(f"{PAGES}/widget.js").status == 200
+
+
+def test_an_unchanged_poll_is_a_304_and_a_new_score_changes_the_etag(demo: Demo) -> None:
+    first = demo.get(f"{PAGES}/division/mid-west")
+    etag = {k.lower(): v for k, v in first.headers.items()}["etag"]
+    again = demo.get(f"{PAGES}/division/mid-west", **{"If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
+    j = demo.get(f"{PAGES}/board.json", "board=division:mid-west")
+    jtag = {k.lower(): v for k, v in j.headers.items()}["etag"]
+    assert demo.get(f"{PAGES}/board.json", "board=division:mid-west", **{"If-None-Match": jtag}).status == 304
+
+
+# --- who sees what ----------------------------------------------------------------------------------------------
+
+
+def hide_and_opt_out(document: dict[str, Any], roster: str) -> tuple[dict[str, Any], str]:
+    for metric in document["metrics"]:
+        if metric["key"] == "revenue":
+            metric["hidden"] = True
+    lines = roster.splitlines()
+    out = [lines[0] + ",opt_out"]
+    for line in lines[1:]:
+        pid = line.split(",")[0]
+        out.append(line + ("," + {"rep-007": "anonymise", "rep-008": "hide"}.get(pid, "")))
+    return document, "\n".join(out) + "\n"
+
+
+def test_hidden_metrics_and_opted_out_participants_never_reach_the_public(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = build_demo(tmp_path, monkeypatch, tweak=hide_and_opt_out)
+    people = {p.id: p for p in demo.table.list_participants(ORG, PROGRAM)}
+    assert people["rep-007"].opt_out is OptOut.ANONYMISE and people["rep-008"].opt_out is OptOut.HIDE
+    anonymised, hidden = people["rep-007"], people["rep-008"]
+    team = people["rep-007"].team_id
+    for path, query in [
+        (f"{PAGES}/everyone", "page=1"),
+        (f"{PAGES}/everyone", "page=2"),
+        (f"{PAGES}/everyone", "page=3"),
+        (f"{PAGES}/everyone", "page=4"),
+        (f"{PAGES}/everyone", "page=5"),
+        (f"{PAGES}/team/{team}", ""),
+        (f"{PAGES}/team/{hidden.team_id}", ""),
+        (f"{PAGES}/division/mid-west", ""),
+        (PAGES, ""),
+        (f"{PAGES}/board.json", "board=participants"),
+        (f"{PAGES}/board.json", f"board=team:{team}"),
+        (f"{PAGES}/tv", f"boards=team:{team}"),
+        (f"{PAGES}/widget", f"board=team:{team}&rows=50"),
+    ]:
+        body = demo.get(path, query).body.decode()
+        assert "Revenue" not in body and '"revenue"' not in body, path
+        assert html.escape(anonymised.name) not in body and anonymised.name not in body, path
+        assert hidden.name not in body and "rep-008" not in body, path
+        assert '"rep-007"' not in body and "participant/rep-007" not in body, path
+    team_page = demo.get(f"{PAGES}/team/{team}").body.decode()
+    assert "Anonymous" in team_page and "not shown on this board" in team_page
+    assert demo.get(f"{PAGES}/participant/rep-007").status == 404
+    assert demo.get(f"{PAGES}/participant/rep-008").status == 404
+    # The totals still hold the hidden metric and the hidden participant.
+    want = demo.score(f"team:{team}")
+    public = json.loads(demo.get(f"{PAGES}/board.json", f"board=division:{anonymised.division_id}").body)
+    division = {s["id"]: s for s in demo.score(f"division:{anonymised.division_id}")["standings"]}
+    assert {s["id"]: s["points"] for s in public["standings"]} == {k: v["points"] for k, v in division.items()}
+    # An API key with read sees everything, as JSON and as pages.
+    full = json.loads(demo.get(f"/v1/programs/{PROGRAM}/boards/team/{team}", Authorization=f"Bearer {demo.key}").body)
+    assert full == {**want, "hidden_metrics": 0} or [s["id"] for s in full["standings"]] == [
+        s["id"] for s in want["standings"]
+    ]
+    assert "revenue" in full["standings"][0]["metrics"] and "rep-007" in {s["id"] for s in full["standings"]}
+    page = demo.get(f"{PAGES}/team/{team}", Authorization=f"Bearer {demo.key}").body.decode()
+    assert anonymised.name in page and "Revenue" in page
+    # A program read token is a public audience too.
+    via_token = json.loads(
+        demo.get(f"/v1/programs/{PROGRAM}/boards/team/{team}", Authorization=f"Bearer {demo.read_token}").body
+    )
+    assert "revenue" not in via_token["standings"][0]["metrics"] and via_token["hidden_metrics"] == 1
+
+
+def test_unlisted_pages_need_their_read_token_and_keep_it_in_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = build_demo(tmp_path, monkeypatch, visibility="unlisted")
+    refused = demo.get(PAGES)
+    assert refused.status == 401 and b"needs its link" in refused.body
+    assert demo.get(f"{PAGES}/board.json", "board=program").status == 401
+    page = demo.get(PAGES, f"t={demo.read_token}").body.decode()
+    assert f"division/mid-west?t={demo.read_token}" in page
+    assert demo.get("/").body.decode().count(PROGRAM) == 0  # never listed
+    # An API key in a URL is refused: logs and referrers would keep it.
+    assert demo.get(PAGES, f"t={demo.key}").status == 401
+
+
+def test_private_programs_answer_api_keys_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = build_demo(tmp_path, monkeypatch, visibility="private")
+    assert demo.get(PAGES, f"t={demo.read_token}").status == 403
+    assert demo.get(f"/v1/programs/{PROGRAM}/boards/program", Authorization=f"Bearer {demo.read_token}").status == 403
+    assert demo.get(PAGES, Authorization=f"Bearer {demo.key}").status == 200
+
+
+def test_another_organisations_token_finds_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = build_demo(tmp_path, monkeypatch, visibility="unlisted")
+    other, _ = program_token("other", PROGRAM, Scope.READ)
+    assert demo.get(PAGES, f"t={other}").status in (401, 404)
+    assert demo.get(f"/p/other/{PROGRAM}", f"t={demo.read_token}").status in (401, 404)
+
+
+def test_the_form_needs_its_submit_token_and_lists_metrics_with_their_bounds(demo: Demo) -> None:
+    assert demo.get(f"{PAGES}/form").status == 401
+    assert demo.get(f"{PAGES}/form", f"t={demo.read_token}").status == 404
+    page = demo.get(f"{PAGES}/form", f"t={demo.submit_token}").body.decode()
+    for key in METRICS:
+        assert f'name="{key}"' in page
+    assert 'name="token"' in page and 'name="participant"' in page and 'min="0"' in page
+    assert f'action="/v1/programs/{PROGRAM}/submissions"' in page
