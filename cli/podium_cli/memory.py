@@ -45,7 +45,7 @@ from podium.domain.standings import (
 )
 from podium.domain.submissions import Submission
 from podium.services.aggregate import recompute
-from podium.services.ports import ProgramRecord, PutOutcome, StoredSubmission
+from podium.services.ports import ProgramRecord, Pulse, PutOutcome, StoredSubmission
 
 GroupKey = tuple[str, str, GroupLevel, str, str, str]  # org, program, level, ref, parent, period
 
@@ -71,6 +71,7 @@ class MemoryTable:
     )
     groups: dict[GroupKey, tuple[GroupStanding, str | None]] = field(default_factory=dict)
     events: list[StandingsEvent] = field(default_factory=list)
+    pulses: dict[ProgramRef, Pulse] = field(default_factory=dict)
     _sequence: Any = field(default_factory=lambda: count(1))
 
     def _emit(self, event: StandingsEvent) -> None:
@@ -86,9 +87,23 @@ class MemoryTable:
         ref = ProgramRef(record.org, record.id)
         old = self.programs.get(ref)
         self.programs[ref] = record
+        self.pulses[ref] = replace(
+            self.pulses.get(ref, Pulse()),
+            version=record.version,
+            visibility=record.program.visibility.value,
+            read_hash=record.token_hashes.get("read", ""),
+            changed=f"rules:{record.version}",
+        )
         if old is not None and old.document != record.document:
             document = copy.deepcopy(old.document)
             self._emit(RulesChanged("", ref, document))
+
+    def get_pulse(self, org: str, program_id: str) -> Pulse | None:
+        return self.pulses.get(ProgramRef(org, program_id))
+
+    def touch_pulse(self, org: str, program: str, changed: str) -> None:
+        ref = ProgramRef(org, program)
+        self.pulses[ref] = replace(self.pulses.get(ref, Pulse()), changed=changed)
 
     def list_participants(self, org: str, program_id: str) -> list[Participant]:
         return sorted(self.roster.get(ProgramRef(org, program_id), {}).values(), key=lambda p: p.id)

@@ -53,6 +53,9 @@ class Standings:
     ) -> None:
         self.written.append(standing.period)
 
+    def touch_pulse(self, org: str, program: str, changed: str) -> None:
+        self.pulse = changed
+
 
 def membership(rebuild: str | None, touched: str | None, before: tuple[str | None, str | None]) -> StandingsEvent:
     def image(period: str | None, at: str | None) -> dict[str, Any]:

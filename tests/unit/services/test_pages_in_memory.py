@@ -387,3 +387,38 @@ def test_the_form_needs_its_submit_token_and_lists_metrics_with_their_bounds(dem
         assert f'name="{key}"' in page
     assert 'name="token"' in page and 'name="participant"' in page and 'min="0"' in page
     assert f'action="/v1/programs/{PROGRAM}/submissions"' in page
+
+
+def test_an_unchanged_poll_reads_only_the_pulse_and_a_new_score_changes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = build_demo(tmp_path, monkeypatch)
+    reads: list[str] = []
+    for name in ("get_program", "list_participants", "division_teams", "divisions", "everyone", "team_standings"):
+        original = getattr(demo.table, name)
+
+        def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            reads.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(demo.table, name, counted)
+    division = f"{PAGES}/division/mid-west"
+    first = demo.get(division)
+    tag = {k.lower(): v for k, v in first.headers.items()}["etag"]
+    assert tag.startswith('W/"p') and reads  # drawn in full, tagged from the pulse
+    for path, query in [(division, ""), (f"{PAGES}/board.json", "board=division:mid-west"), (f"{PAGES}/tv", "")]:
+        reads.clear()
+        polled = demo.get(path, query)
+        ptag = {k.lower(): v for k, v in polled.headers.items()}["etag"]
+        reads.clear()
+        again = demo.get(path, query, **{"If-None-Match": ptag})
+        assert again.status == 304 and reads == [], (path, reads)
+    # A new score: the stream's batch touches the pulse, the same poll now gets the new board.
+    from podium.domain.submissions import Submission
+
+    chicago = next(p for p in demo.table.list_participants(ORG, PROGRAM) if p.team_id == "chicago")
+    new = Submission("late-deal", chicago.id, demo.now - timedelta(minutes=5), {"deals_closed": 9})
+    demo.table.put_submissions(ORG, PROGRAM, [StoredSubmission(new, "json", demo.now, "test")])
+    MemoryStream(demo.table, lambda: demo.now).drain()
+    fresh = demo.get(division, **{"If-None-Match": tag})
+    assert fresh.status == 200 and {k.lower(): v for k, v in fresh.headers.items()}["etag"] != tag

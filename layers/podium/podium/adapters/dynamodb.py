@@ -58,6 +58,7 @@ from podium.adapters.keys import (
     program_index_sk,
     program_pk,
     program_sk,
+    pulse_key,
     submission_claim_key,
     submission_sk,
     suffix,
@@ -67,7 +68,7 @@ from podium.domain.errors import Conflict
 from podium.domain.roster import OptOut, Participant, Placement
 from podium.domain.standings import RebuildRequest
 from podium.domain.submissions import Submission
-from podium.services.ports import ApiKey, Org, ProgramRecord, PutOutcome, Scope, StoredSubmission
+from podium.services.ports import ApiKey, Org, ProgramRecord, Pulse, PutOutcome, Scope, StoredSubmission
 
 M = TypeVar("M", bound=Model)
 
@@ -172,6 +173,15 @@ class SubmissionItem(Item):
     reason = UnicodeAttribute(null=True)
 
 
+class PulseItem(Item):
+    """A program's pulse (services.ports.Pulse): a few short strings, so reading it costs half a read unit."""
+
+    changed = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    visibility = UnicodeAttribute(null=True)
+    read_hash = UnicodeAttribute(null=True)
+
+
 class SubmissionClaimItem(Item):
     """Who a sender-chosen submission id belongs to (see keys.submission_claim_key)."""
 
@@ -192,6 +202,7 @@ class DynamoStore:
         self.submissions = self.bind(SubmissionItem)
         self.memberships = self.bind(MembershipItem)
         self.claims = self.bind(SubmissionClaimItem)
+        self.pulses = self.bind(PulseItem)
 
     def bind(self, model: type[M]) -> type[M]:
         """A model class bound to this table, talking through the one botocore client this store holds.
@@ -333,6 +344,16 @@ class DynamoStore:
                 document=record.document,
                 created_at=record.updated_at,
             ).save()
+        pulse = self.pulses
+        self._touch(
+            record.org,
+            record.id,
+            [
+                pulse.version.set(record.version),
+                pulse.visibility.set(record.program.visibility.value),
+                pulse.changed.set(f"rules:{record.version}:{record.updated_at.isoformat()}"),
+            ],
+        )
 
     def all_programs(self) -> list[ProgramRecord]:
         """Every program of every organisation (for scheduled work, never for a request)."""
@@ -362,6 +383,29 @@ class DynamoStore:
             if _condition_failed(e):
                 raise Conflict(f"the tokens of program {record.id!r} changed meanwhile; try again") from None
             raise
+        read = token_hashes.get(Scope.READ.value)
+        pulse = self.pulses
+        self._touch(record.org, record.id, [pulse.read_hash.set(read) if read else pulse.read_hash.remove()])
+
+    # --- the pulse ------------------------------------------------------------------------------------------
+
+    def get_pulse(self, org: str, program_id: str) -> Pulse | None:
+        item = _get(self.pulses, *pulse_key(org, program_id))
+        if item is None:
+            return None
+        return Pulse(
+            changed=item.changed or "",
+            version=int(item.version or 0),
+            visibility=item.visibility or "",
+            read_hash=item.read_hash or "",
+        )
+
+    def touch_pulse(self, org: str, program_id: str, changed: str) -> None:
+        self._touch(org, program_id, [self.pulses.changed.set(changed)])
+
+    def _touch(self, org: str, program_id: str, actions: list[Action]) -> None:
+        pk, sk = pulse_key(org, program_id)
+        self.pulses(pk, sk).update(actions=[*actions, self.pulses.kind.set("pulse")])
 
     # --- participants -------------------------------------------------------------------------------------
 

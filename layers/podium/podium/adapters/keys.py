@@ -6,6 +6,7 @@
 | API key                 | `O#{org}`                           | `KEY#{key}`               |
 | program                 | `O#{org}`                           | `PROG#{program}`          |
 | program version         | `O#{org}#PROG#{program}`            | `V#{version:06d}`         |
+| program's pulse         | `O#{org}#PROG#{program}`            | `PULSE`                   |
 | participant             | `O#{org}#PROG#{program}`            | `P#{participant}`         |
 | submission              | `O#{org}#PROG#{program}#P#{p}`      | `S#{submission}`          |
 | membership mirror       | `O#{org}#PROG#{program}#P#{p}`      | `M`                       |
@@ -43,6 +44,7 @@ from podium.domain.standings import (
 ORG_SK = "ORG"
 MEMBERSHIP_SK = "M"
 CLAIM_SK = "ID"
+PULSE_SK = "PULSE"  # outside the stream's filter: touching it drives nothing
 KEY_PREFIX = "KEY#"
 PROGRAM_PREFIX = "PROG#"
 VERSION_PREFIX = "V#"
@@ -72,6 +74,11 @@ def submission_claim_key(org: str, program: str, submission: str) -> tuple[str, 
     """Which participant a sender-chosen submission id belongs to: one small item per id, in a partition of its
     own (no hot key), so an id is unique in its program while the log stays partitioned by participant."""
     return f"O#{org}#PROG#{program}#ID#{submission}", CLAIM_SK
+
+
+def pulse_key(org: str, program: str) -> tuple[str, str]:
+    """The small item that says when anything a program's boards show last changed (see services/boards.py)."""
+    return program_pk(org, program), PULSE_SK
 
 
 def key_sk(key_id: str) -> str:

@@ -61,6 +61,9 @@ class DynamoStandings:
                 submissions.append(stored_submission_of(s.submissions.from_raw_data(raw)).submission)
         return membership, submissions
 
+    def touch_pulse(self, org: str, program: str, changed: str) -> None:
+        self.store.touch_pulse(org, program, changed)
+
     def touch_memberships(
         self, org: str, program: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None:

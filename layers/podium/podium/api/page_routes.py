@@ -23,8 +23,10 @@ from podium.api.pages import (
     clock,
     cors_headers,
     json_body,
+    not_modified,
     number,
     page_response,
+    pages_version,
     period_label,
     period_span,
     points_words,
@@ -41,6 +43,7 @@ from podium.services.boards import (
     Scorecard,
     board_period,
     page_viewer,
+    pulse_etag,
     read_board_view,
     read_scorecard,
     recent_periods,
@@ -100,14 +103,33 @@ def _links(org: str, program: str, who: Principal) -> Links:
     return Links(org, program, _query("t") if who.program is not None else None, _query("period"))
 
 
-def _page(build: Callable[[], Response[str]]) -> Response[str]:
-    """A page, or the error as a page a person can read (with the API's error code)."""
+def _page(build: Callable[[], Response[str]], org: str | None = None, program: str | None = None) -> Response[str]:
+    """A page, or the error as a page a person can read (with the API's error code).
+
+    With `org` and `program`, a poll whose copy is current is answered 304 from the program's pulse alone (one
+    small read, services.boards.pulse_etag), and a page drawn in full carries that same ETag."""
+    tag = _pulse_tag(org, program) if org and program else None
+    if tag is not None and not_modified(_header("if-none-match"), tag):
+        return Response(status_code=304, body="", headers={"ETag": tag, "Cache-Control": "no-cache"})
     try:
-        return build()
+        response = build()
     except PodiumError as error:
         body = error_body(error)["error"]
         html = render("error.html", status=status_of(error), error=body)
         return page_response(html, status=status_of(error))
+    if tag is not None and response.status_code == 200:
+        response.headers["ETag"] = tag
+    return response
+
+
+def _pulse_tag(org: str, program: str) -> str | None:
+    if _header("authorization"):
+        return None  # an API key is checked by reading it: no shortcut
+    event = router.current_event
+    query = sorted((event.query_string_parameters or {}).items())
+    hour = now().strftime("%Y-%m-%dT%H")  # the current period and "last week" move with the clock
+    request = (event.path, repr(query), _header("origin") or "", hour, pages_version())
+    return pulse_etag(store(), org, program, _query("t"), *request)
 
 
 # --- home -------------------------------------------------------------------------------------------------------
@@ -175,22 +197,22 @@ def _program_card(program: Program, links: Links) -> dict[str, Any]:
 
 @router.get("/p/<org>/<program>", include_in_schema=False)
 def program_page(org: str, program: str) -> Response[str]:
-    return _page(lambda: _board_page(org, program, BoardKind.PROGRAM, None))
+    return _page(lambda: _board_page(org, program, BoardKind.PROGRAM, None), org, program)
 
 
 @router.get("/p/<org>/<program>/everyone", include_in_schema=False)
 def everyone_page(org: str, program: str) -> Response[str]:
-    return _page(lambda: _board_page(org, program, BoardKind.PARTICIPANTS, None))
+    return _page(lambda: _board_page(org, program, BoardKind.PARTICIPANTS, None), org, program)
 
 
 @router.get("/p/<org>/<program>/division/<division>", include_in_schema=False)
 def division_page(org: str, program: str, division: str) -> Response[str]:
-    return _page(lambda: _board_page(org, program, BoardKind.DIVISION, division))
+    return _page(lambda: _board_page(org, program, BoardKind.DIVISION, division), org, program)
 
 
 @router.get("/p/<org>/<program>/team/<team>", include_in_schema=False)
 def team_page(org: str, program: str, team: str) -> Response[str]:
-    return _page(lambda: _board_page(org, program, BoardKind.TEAM, team))
+    return _page(lambda: _board_page(org, program, BoardKind.TEAM, team), org, program)
 
 
 def _board_page(org: str, program_id: str, kind: BoardKind, ref: str | None) -> Response[str]:
@@ -399,7 +421,7 @@ def scorecard_page(org: str, program: str, participant: str) -> Response[str]:
         html = render("scorecard.html", **_scorecard_context(card, links))
         return page_response(html, if_none_match=_header("if-none-match"))
 
-    return _page(build)
+    return _page(build, org, program)
 
 
 def _scorecard_context(card: Scorecard, links: Links) -> dict[str, Any]:
@@ -473,10 +495,11 @@ def _chart(card: Scorecard, current: Any, program: Program) -> dict[str, Any]:
     points = [p for _, p in card.history]
     top = max((p for p in points if p is not None), default=0.0) or 1.0
     width, height, gap = 480, 160, 10
+    tallest = height - 40  # under the bars, their period; above the tallest, room for its 12 px value
     slot = width / max(1, len(points))
     bars = []
     for i, (period, value) in enumerate(card.history):
-        h = 0.0 if value is None else max(2.0, (value / top) * (height - 30)) if value > 0 else 2.0
+        h = 0.0 if value is None else max(2.0, (value / top) * tallest) if value > 0 else 2.0
         bars.append(
             {
                 "x": round(i * slot + gap / 2, 1),
@@ -496,22 +519,24 @@ def _chart(card: Scorecard, current: Any, program: Program) -> dict[str, Any]:
 
 @router.get("/p/<org>/<program>/board.json", include_in_schema=False)
 def board_json(org: str, program: str) -> Response[str]:
+    # A cross-origin reader's 304 would need the CORS headers that only the program knows: it reads in full.
+    tag = None if _header("origin") else _pulse_tag(org, program)
+    if tag is not None and not_modified(_header("if-none-match"), tag):
+        return Response(status_code=304, body="", headers={"ETag": tag, "Cache-Control": "no-cache"})
     try:
         who = _viewer(org, program)
         kind, ref = board_ref(_query("board"))
         view = read_board_view(store(), standings(), who, program, kind, ref, _query("period"), now())
     except PodiumError as error:
         return json_response(status_of(error), error_body(error))
-    data = {
-        **view.board.as_dict(),
-        "labels": _labels(view),
-        "period_name": _common(view, Links(org, program))["period_name"],
-    }
+    period_name = _common(view, Links(org, program))["period_name"]
+    data = {**view.board.as_dict(), "labels": _labels(view), "period_name": period_name}
     return page_response(
         json_body(data),
         content_type=JSON_TYPE,
         if_none_match=_header("if-none-match"),
         extra_headers=cors_headers(view.program, _header("origin")),
+        etag=tag,
     )
 
 
@@ -587,7 +612,7 @@ def tv_page(org: str, program: str) -> Response[str]:
         html = render("tv.html", **context)
         return page_response(html, scripts=(source("tv.js"),), if_none_match=_header("if-none-match"))
 
-    return _page(build)
+    return _page(build, org, program)
 
 
 # --- widget ------------------------------------------------------------------------------------------------------
@@ -637,7 +662,7 @@ def widget_page(org: str, program: str) -> Response[str]:
             if_none_match=_header("if-none-match"),
         )
 
-    return _page(build)
+    return _page(build, org, program)
 
 
 @router.get("/p/<org>/<program>/widget.js", include_in_schema=False)

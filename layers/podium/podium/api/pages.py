@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -211,6 +212,17 @@ def not_modified(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
 
 
+@cache
+def pages_version() -> str:
+    """A digest of the page templates and scripts: a new release never answers 304 for what an old one drew."""
+    folder = Path(__file__).resolve().parent.parent / "adapters" / "templates"
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def page_response(
     body: str,
     *,
@@ -220,10 +232,11 @@ def page_response(
     if_none_match: str | None = None,
     content_type: str = HTML,
     extra_headers: dict[str, str] | None = None,
+    etag: str | None = None,
 ) -> Response[str]:
     """An HTML page (or a board's JSON) with its security and caching headers; a 304 when the client's copy is
     current. `no-cache` lets a browser keep a copy but ask each time, so a poll that finds nothing new is a 304."""
-    etag = etag_of(body)
+    etag = etag or etag_of(body)
     headers = {
         "Cache-Control": "no-cache",
         "ETag": etag,

@@ -112,19 +112,31 @@ def _from_key(store: Store, token: str) -> Principal:
     return Principal(org=org, scopes=key.scopes, by=f"key:{key_id}")
 
 
-def _from_program_token(store: Store, token: str) -> Principal:
+def token_parts(token: str) -> tuple[str, str, str, str] | None:
+    """A program token's (org, program, scope, secret), or None when it is not one."""
     parts = token.split("_", 4)
     if (
         len(parts) != 5
+        or parts[0] != TOKEN_PREFIX
         or not ORG_ID.fullmatch(parts[1])
         or not PROGRAM_ID.fullmatch(parts[2])
         or parts[3] not in {s.value for s in PUBLIC_SCOPES}
     ):
+        return None
+    return parts[1], parts[2], parts[3], parts[4]
+
+
+def secret_matches(expected: str | None, secret: str) -> bool:
+    return bool(expected) and hmac.compare_digest(expected or "", hash_secret(secret))
+
+
+def _from_program_token(store: Store, token: str) -> Principal:
+    parts = token_parts(token)
+    if parts is None:
         raise Unauthenticated("that token is malformed")
-    _, org, program, scope, secret = parts
+    org, program, scope, secret = parts
     record = store.get_program(org, program)
-    expected = (record.token_hashes if record else {}).get(scope)
-    if expected is None or not hmac.compare_digest(expected, hash_secret(secret)):
+    if not secret_matches((record.token_hashes if record else {}).get(scope), secret):
         raise Unauthenticated("that token is not valid (it may have been rotated)")
     return Principal(org=org, scopes=frozenset({Scope(scope)}), by=f"token:{program}:{scope}", program=program)
 

@@ -10,6 +10,7 @@ The roster (one Query) gives names, headcounts of groups nobody has scored in ye
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,10 +31,10 @@ from podium.domain.boards import (
 )
 from podium.domain.errors import Forbidden, InvalidPeriod, NotFound, Unauthenticated, UnknownBoard
 from podium.domain.periods import MIN_YEAR, Period, end_instant, parse_period, period_of, period_of_day
-from podium.domain.program import Program, Visibility
+from podium.domain.program import PROGRAM_ID, Program, Visibility
 from podium.domain.rollup import GroupTotals, with_headcounts
 from podium.domain.roster import Roster, roster_as_of
-from podium.services.auth import ORG_ID, TOKEN_PREFIX, Principal, authenticate
+from podium.services.auth import ORG_ID, TOKEN_PREFIX, Principal, authenticate, secret_matches, token_parts
 from podium.services.ports import ProgramRecord, Scope, StandingsReader, Store
 from podium.services.programs import find_program
 
@@ -146,6 +147,31 @@ def audience_of(who: Principal, record: ProgramRecord) -> Audience:
     if record.program.visibility is Visibility.PRIVATE:
         raise Forbidden(f"program {record.id!r} is private: its boards need an API key with the read scope")
     return Audience.PUBLIC
+
+
+def pulse_etag(store: Store, org: str, program_id: str, token: str | None, *request: str) -> str | None:
+    """The ETag a page of the program carries while nothing it shows has changed, from the program's pulse alone
+    (one read of a small item): the pulse changes with every standing, membership and rule the stream carries.
+    None when the pulse cannot vouch for the viewer (an API key, a private program, no pulse yet): such a request
+    reads the program as usual."""
+    if not (ORG_ID.fullmatch(org) and PROGRAM_ID.fullmatch(program_id)):
+        return None
+    pulse = store.get_pulse(org, program_id)
+    if pulse is None or not pulse.changed or not pulse.visibility:
+        return None
+    if token:
+        parts = token_parts(token)
+        if (
+            parts is None
+            or parts[:3] != (org, program_id, Scope.READ.value)
+            or pulse.visibility == Visibility.PRIVATE.value
+            or not secret_matches(pulse.read_hash, parts[3])
+        ):
+            return None
+    elif pulse.visibility != Visibility.PUBLIC.value:
+        return None
+    digest = hashlib.sha256("\x1f".join((pulse.changed, str(pulse.version), *request)).encode()).hexdigest()
+    return f'W/"p{digest[:32]}"'
 
 
 def page_viewer(store: Store, org: str, program_id: str, authorization: str | None, token: str | None) -> Principal:

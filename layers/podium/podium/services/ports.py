@@ -67,6 +67,17 @@ class ProgramRecord:
 
 
 @dataclass(frozen=True)
+class Pulse:
+    """What a poll needs to answer 304 with one small read: when the program's boards last changed (any standing,
+    membership or rule), and what deciding who may see them takes (visibility, the read token's hash)."""
+
+    changed: str = ""
+    version: int = 0
+    visibility: str = ""
+    read_hash: str = ""
+
+
+@dataclass(frozen=True)
 class StoredSubmission:
     """A submission as logged: the domain submission plus where it came from. Immutable once written."""
 
@@ -105,6 +116,7 @@ class Store(Protocol):
     def save_tokens(self, record: ProgramRecord, token_hashes: dict[str, str], at: datetime) -> None: ...
     def all_programs(self) -> list[ProgramRecord]: ...
     def mark_period_started(self, record: ProgramRecord, period: str) -> None: ...
+    def get_pulse(self, org: str, program_id: str) -> Pulse | None: ...
 
     def list_participants(self, org: str, program_id: str) -> list[Participant]: ...
     def get_participants(self, org: str, program_id: str, ids: Iterable[str]) -> list[Participant]: ...
@@ -172,3 +184,4 @@ class Standings(StandingsReader, Protocol):
     def touch_memberships(
         self, org: str, program: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None: ...
+    def touch_pulse(self, org: str, program: str, changed: str) -> None: ...

@@ -8,7 +8,9 @@ recomputed once; a write that would not change a standing is skipped.
 
 - batch: what the events ask for (and which record asked first);
 - participants, groups: recomputing one participant, team, division or program;
-- rules: new rules ask for every participant's standings again.
+- rules: new rules ask for every participant's standings again;
+- last, each program the batch touched gets a new pulse, so pages polling it see a new ETag (a poll that finds
+  the pulse unchanged is answered 304 from that one small read).
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 
-from podium.domain.events import StandingsEvent
+from podium.domain.events import (
+    DivisionStandingChanged,
+    LogChanged,
+    MembershipChanged,
+    ParticipantStandingChanged,
+    RulesChanged,
+    StandingsEvent,
+    TeamStandingChanged,
+)
+from podium.domain.standings import ProgramRef
 from podium.observability import logger
 from podium.services.aggregate.batch import Aggregate, collect
 from podium.services.aggregate.context import BatchContext
@@ -32,7 +43,9 @@ __all__ = ["recompute", "team_totals"]
 def recompute(events: Iterable[StandingsEvent], standings: Standings, catalog: Catalog, now: datetime) -> list[str]:
     """Recompute everything the events touch. Returns the sequence numbers of records whose work failed."""
     context = BatchContext(catalog, now)
+    events = list(events)
     work = collect(events, context)
+    touched = _programs_touched(events)
     jobs: list[tuple[Aggregate, Callable[[], None]]] = [
         *((r, partial(recompute_participant, r, work, standings, context)) for r in list(work.periods)),
         *((t, partial(recompute_team, t, work, standings, context)) for t in work.teams),
@@ -47,4 +60,35 @@ def recompute(events: Iterable[StandingsEvent], standings: Standings, catalog: C
         except Exception:  # one aggregate's failure must not lose the others' work
             failed.append(work.first_record[aggregate])
             logger.exception("recompute failed", extra={"aggregate": repr(aggregate)})
+    stamp = f"{now.isoformat()}#{events[-1].sequence if events else ''}"
+    for ref, first in touched.items():
+        try:
+            standings.touch_pulse(ref.org, ref.program, stamp)
+        except Exception:  # retried with the batch: a stale pulse would keep answering 304
+            failed.append(first)
+            logger.exception("pulse failed", extra={"program": ref.program})
     return sorted(set(failed))
+
+
+def _programs_touched(events: list[StandingsEvent]) -> dict[ProgramRef, str]:
+    """Each program an event of the batch belongs to, with the first record that names it."""
+    touched: dict[ProgramRef, str] = {}
+    for event in events:
+        ref = _program_of(event)
+        if ref is not None and ref not in touched:
+            touched[ref] = event.sequence
+    return touched
+
+
+def _program_of(event: StandingsEvent) -> ProgramRef | None:
+    if isinstance(event, LogChanged | MembershipChanged):
+        return ProgramRef(event.participant.org, event.participant.program)
+    if isinstance(event, RulesChanged):
+        return event.program
+    if isinstance(event, ParticipantStandingChanged):
+        return ProgramRef(event.team.org, event.team.program)
+    if isinstance(event, TeamStandingChanged):
+        return ProgramRef(event.division.org, event.division.program)
+    if isinstance(event, DivisionStandingChanged):
+        return ProgramRef(event.program.org, event.program.program)
+    return None
