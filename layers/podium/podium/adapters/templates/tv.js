@@ -22,13 +22,15 @@
 
   function layout(count) {
     // The same sizes as the server's first render (page_routes.tv_layout): a row per place, at least 28 px text.
-    var u = window.innerHeight / 1080;
+    // In 1/1080ths of the screen's height (--u), as the server writes them: a resized screen is redrawn by CSS at
+    // once, not only once the next fetch has answered.
     var perPage = Math.max(1, Math.min(count, 16));
     var rowh = Math.min(100, 740 / perPage - 8);
     var font = Math.max(30, Math.min(52, rowh * 0.5));
-    boardEl.style.setProperty("--rowh", rowh * u + "px");
-    boardEl.style.setProperty("--rowfont", font * u + "px");
-    boardEl.style.setProperty("--gap", 8 * u + "px");
+    function u(x) { return "calc(" + x.toFixed(1) + " * var(--u))"; }
+    boardEl.style.setProperty("--rowh", u(rowh));
+    boardEl.style.setProperty("--rowfont", u(font));
+    boardEl.style.setProperty("--gap", u(8));
     return perPage;
   }
 

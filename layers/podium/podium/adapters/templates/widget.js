@@ -7,7 +7,9 @@
   function fmt(x) { return (Math.round(x * 10) / 10).toLocaleString("en-US", { maximumFractionDigits: 1 }); }
   function size() {
     if (window.parent !== window) {
-      window.parent.postMessage({ podiumWidget: location.pathname + location.search, height: document.documentElement.scrollHeight }, "*");
+      // The widget's own height: the document's scrollHeight is never less than the iframe, so it could not shrink.
+      var height = Math.ceil(w.getBoundingClientRect().height);
+      window.parent.postMessage({ podiumWidget: location.pathname + location.search, height: height }, "*");
     }
   }
   function refresh() {
