@@ -57,6 +57,7 @@ bench: install dynamodb-local ## Print the benchmarks' figures (domain, ingest, 
 	$(BIN)/python bench/aggregate.py
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/boards.py
 	$(BIN)/python bench/layer.py
 
 layer: install ## Build the Lambda layer into build/layer as `sam build` does (locked wheels from PyPI)
