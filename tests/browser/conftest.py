@@ -5,7 +5,8 @@ browser test is done, not after the other suites have run beside them.
 
 `page` is a Playwright page in a new browser context (desktop viewport) whose every console error, uncaught
 exception, JavaScript dialog and request off this machine fails the test (see kit.Watch). `stack` is
-`podium local --in-memory` with the organisation `web`, the program `sprint` and a roster with payload names.
+`podium local --in-memory` with the organisation `web`, the program `sprint` and a roster with payload names
+(and two more programs: one whose every text is a payload, one unlisted); `embedder` is another origin's site.
 
 Without chromium (or Playwright, or axe-core) the tests are skipped, except on CI (CI set), where they fail.
 """
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .kit import CHROMIUM_ARGS, VIEWPORTS, Stack, Watch, chromium_path, missing_browser, start_stack
+from .kit import CHROMIUM_ARGS, VIEWPORTS, Site, Stack, Watch, chromium_path, missing_browser, start_stack
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response
@@ -53,9 +54,18 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One `podium local --in-memory` for every browser test (org `web`, program `sprint`, its roster)."""
-    stack = start_stack(tmp_path_factory.mktemp("browser-stack") / "podium")
+def embedder() -> Iterator[Site]:
+    """Another site on this machine (its own port): the one origin the program `sprint` allows to frame its
+    widget and read its boards' JSON (`allowed_origins`). Tests put pages in `embedder.pages`."""
+    with Site() as site:
+        yield site
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory, embedder: Site) -> Iterator[Stack]:
+    """One `podium local --in-memory` for every browser test (org `web`, program `sprint`, its roster; the
+    programs `xss` and `backroom`: kit.start_stack)."""
+    stack = start_stack(tmp_path_factory.mktemp("browser-stack") / "podium", allowed_origins=(embedder.origin,))
     yield stack
     stack.local.stop()
 

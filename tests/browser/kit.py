@@ -18,6 +18,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -281,9 +282,15 @@ def assert_inert(page: Page) -> None:
     assert not injected, f"markup from a payload on {page.url}: {injected}"
 
 
-def check_page(page: Page, name: str, axe_viewports: tuple[str, ...] = ("desktop", "phone")) -> list[Path]:
+def check_page(
+    page: Page,
+    name: str,
+    axe_viewports: tuple[str, ...] = ("desktop", "phone"),
+    shots: tuple[str, ...] = tuple(VIEWPORTS),
+) -> list[Path]:
     """What every page must pass, as it is now: no markup from a payload, no serious or critical axe-core
-    violation (at a desktop's and a phone's width), and a screenshot at every viewport (returned)."""
+    violation (at a desktop's and a phone's width), and a screenshot at every viewport of `shots` (returned;
+    all of them unless told: a 4K PNG costs a second of a busy machine, worth it for a page made for TVs)."""
     assert_inert(page)
     before = page.viewport_size
     try:
@@ -296,7 +303,59 @@ def check_page(page: Page, name: str, axe_viewports: tuple[str, ...] = ("desktop
     finally:
         if before is not None:
             page.set_viewport_size(before)
-    return screenshots(page, name)
+    return screenshots(page, name, shots)
+
+
+# --- another site on this machine ---------------------------------------------------------------------------
+
+
+class Site:
+    """A web server of another origin on this machine (127.0.0.1, a port of its own): the intranet page that
+    embeds a widget or reads a board's JSON. `pages` maps a path to the HTML it answers; anything else is a 404.
+    Standard library only, in a thread; `with Site() as site:` stops it at the end."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        pages: dict[str, str] = {}
+        self.pages = pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                html = pages.get(self.path.split("?")[0])
+                body = (html or "not here").encode()
+                self.send_response(200 if html is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = Thread(target=self.server.serve_forever, name=f"site-{self.port}", daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> Site:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 # --- the local stack ---------------------------------------------------------------------------------------
@@ -324,9 +383,11 @@ class Stack:
         body: bytes | str | None = None,
         content_type: str = "application/json",
         key: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP request with the admin key (or `key`; "" for none); (status, headers, body), errors included."""
-        headers = {"Content-Type": content_type}
+        """One HTTP request with the admin key (or `key`; "" for none) and any other `headers`; (status, headers,
+        body), errors included."""
+        headers = {"Content-Type": content_type, **(headers or {})}
         token = self.key if key is None else key
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -352,6 +413,15 @@ class Stack:
         """One score now, as JSON with the admin key."""
         self.json("POST", f"/v1/programs/{self.program}/submissions", {"participant": participant, "values": values})
 
+    def submit_many(self, scores: Mapping[str, Mapping[str, float]], program: str | None = None) -> None:
+        """Scores now for several people ({participant: {metric: value}}), in one JSON request."""
+        rows = [{"participant": who, "values": values} for who, values in scores.items()]
+        self.json("POST", f"/v1/programs/{program or self.program}/submissions", rows)
+
+    def read_token(self, program: str) -> str:
+        """A new public read token of a program: the `?t=` an unlisted program's page links carry."""
+        return str(self.json("POST", f"/v1/programs/{program}/tokens/read")["token"])
+
     def form_post(self, fields: dict[str, str]) -> tuple[int, bytes]:
         """A form post to the program's submissions without a key (the form's `token` field carries one)."""
         status, _, body = self.call("POST", f"/v1/programs/{self.program}/submissions", urlencode(fields), FORM, key="")
@@ -359,46 +429,137 @@ class Stack:
 
 
 FORM = "application/x-www-form-urlencoded"
+# The program most tests look at: public, with a metric the public never sees (its points still count), units,
+# and a cap (the scorecard's progress bar). Its allowed_origins are the embedding site's (start_stack).
 PROGRAM: dict[str, Any] = {
     "id": "sprint",
     "name": "Spring Sprint",
     "timezone": "UTC",
     "period": "week",
+    "visibility": "public",
     "metrics": [
         {"key": "calls", "label": "Calls made"},
         {"key": "deals", "label": "Deals closed", "points": {"per_unit": 10}},
         {"key": "nps", "label": "NPS", "period_aggregate": "latest", "min": -100, "max": 100, "team_rollup": "mean"},
+        {"key": "talk", "label": "Talk time", "unit": "min", "points": {"per_unit": 0.5, "cap": 60}},
+        {"key": "bonus", "label": "Manager bonus", "hidden": True, "points": {"per_unit": 5}},
     ],
 }
-# Two divisions of two teams; two people whose names are payloads, in a team whose name is one too.
+HIDDEN_METRIC = ("bonus", "Manager bonus")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A roster row: id, name, team, division, and how the person shows on public boards (opt_out)."""
+
+    id: str
+    name: str
+    team: str
+    division: str
+    opt_out: str = ""
+
+
+# Three divisions: North and South of two teams each, with two people whose names are payloads in a team whose
+# name is one too, and two people who opted out of public boards (one anonymised, one hidden); West has as many
+# teams as a TV page shows at once (TV_ROWS), one person each, one team with a name too long for its row.
+TV_ROWS = 16
+OPTED_OUT = {
+    "anonymise": Person("optout-a", "Quinn Quiet", "Blue", "North", "anonymise"),
+    "hide": Person("optout-h", "Gil Gone", "Blue", "North", "hide"),
+}
+WEST_TEAMS = (
+    "Aurora",
+    "Borealis",
+    "Cascade",
+    "Delta Force",
+    "Ember",
+    "Falcons",
+    "Glacier",
+    "Harbour",
+    "Ironbark",
+    "Juniper",
+    "Kestrel",
+    "Lighthouse",
+    "Monsoon",
+    "Nightjar",
+    "Orchard",
+    "The Extraordinarily Long-Named Customer Success Squad of the Western Seaboard",
+)
 ROSTER_ROWS = [
-    ("ann", "Ann Archer", "Red", "North"),
-    ("bob", "Bob Baker", "Red", "North"),
-    ("cy", "Cy Cole", "Blue", "North"),
-    ("di", "Di Diaz", "Green", "South"),
-    ("el", "Élodie Éclair", "Green", "South"),
-    ("xss-script", XSS_NAMES[0], "<script>alert(3)</script>", "South"),
-    ("xss-img", XSS_NAMES[1], "<script>alert(3)</script>", "South"),
+    Person("ann", "Ann Archer", "Red", "North"),
+    Person("bob", "Bob Baker", "Red", "North"),
+    Person("cy", "Cy Cole", "Blue", "North"),
+    *OPTED_OUT.values(),
+    Person("di", "Di Diaz", "Green", "South"),
+    Person("el", "Élodie Éclair", "Green", "South"),
+    Person("xss-script", XSS_NAMES[0], "<script>alert(3)</script>", "South"),
+    Person("xss-img", XSS_NAMES[1], "<script>alert(3)</script>", "South"),
+    *(Person(f"w{i:02}", f"West Rep {i}", team, "West") for i, team in enumerate(WEST_TEAMS, 1)),
+]
+
+# A second public program whose every text is a payload: its name, its metric's label and unit, a division, a
+# team and two people. Each must show as text on every page and run nowhere (Watch, assert_inert).
+XSS_TEXTS = {
+    "program": "</title><script>alert(4)</script>",
+    "metric": "<img src=x onerror=alert(5)>",
+    "unit": "<i>u</i>",
+    "division": '"><svg onload=alert(6)>',
+    "team": "<script>alert(3)</script>",
+}
+XSS_PROGRAM: dict[str, Any] = {
+    "id": "xss",
+    "name": XSS_TEXTS["program"],
+    "timezone": "UTC",
+    "period": "week",
+    "visibility": "public",
+    "metrics": [{"key": "calls", "label": XSS_TEXTS["metric"], "unit": XSS_TEXTS["unit"]}],
+}
+XSS_ROSTER = [
+    Person("xss-script", XSS_NAMES[0], XSS_TEXTS["team"], XSS_TEXTS["division"]),
+    Person("xss-img", XSS_NAMES[1], XSS_TEXTS["team"], XSS_TEXTS["division"]),
+]
+
+# An unlisted program: its pages need its read token in the URL (?t=), and are listed nowhere.
+UNLISTED_PROGRAM: dict[str, Any] = {
+    "id": "backroom",
+    "name": "Back Room",
+    "timezone": "UTC",
+    "period": "week",
+    "visibility": "unlisted",
+    "metrics": [{"key": "calls", "label": "Calls made"}],
+}
+UNLISTED_ROSTER = [
+    Person("ula", "Ula Unlisted", "Attic", "Upstairs"),
+    Person("uma", "Uma Unseen", "Cellar", "Downstairs"),
 ]
 
 
-def roster_csv(rows: list[tuple[str, str, str, str]] = ROSTER_ROWS) -> str:
+def roster_csv(rows: list[Person] = ROSTER_ROWS) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "name", "email", "team", "division"])
-    writer.writerows((person, name, "", team, division) for person, name, team, division in rows)
+    writer.writerow(["id", "name", "email", "team", "division", "opt_out"])
+    writer.writerows((p.id, p.name, "", p.team, p.division, p.opt_out) for p in rows)
     return out.getvalue()
 
 
-def start_stack(data_dir: Path, org: str = "web", timeout: float = STARTUP_SECONDS) -> Stack:
+def start_stack(
+    data_dir: Path, org: str = "web", timeout: float = STARTUP_SECONDS, allowed_origins: tuple[str, ...] = ()
+) -> Stack:
     """`podium local --no-demo --in-memory` on a free port (DynamoDB Local in memory, or moto's server where
-    Java is missing), an organisation `org` with its admin key, the program PROGRAM and the roster ROSTER_ROWS."""
+    Java is missing), an organisation `org` with its admin key, the program PROGRAM (whose widget and board JSON
+    `allowed_origins` may use) and the roster ROSTER_ROWS, and the programs XSS_PROGRAM and UNLISTED_PROGRAM."""
     local = _start_in_memory(data_dir, timeout)
     try:
         stack = Stack(local, org, str(PROGRAM["id"]), local.create_org(org))
-        stack.json("PUT", f"/v1/programs/{stack.program}", PROGRAM)
-        status, _, body = stack.call("PUT", f"/v1/programs/{stack.program}/roster", roster_csv(), "text/csv")
-        assert status == 200, body
+        programs = [
+            ({**PROGRAM, "allowed_origins": list(allowed_origins)}, ROSTER_ROWS),
+            (XSS_PROGRAM, XSS_ROSTER),
+            (UNLISTED_PROGRAM, UNLISTED_ROSTER),
+        ]
+        for document, roster in programs:
+            stack.json("PUT", f"/v1/programs/{document['id']}", document)
+            status, _, body = stack.call("PUT", f"/v1/programs/{document['id']}/roster", roster_csv(roster), "text/csv")
+            assert status == 200, body
     except BaseException:
         local.stop()
         raise
