@@ -34,6 +34,7 @@ from podium.domain.periods import MIN_YEAR, Period, end_instant, parse_period, p
 from podium.domain.program import PROGRAM_ID, Program, Visibility
 from podium.domain.rollup import GroupTotals, with_headcounts
 from podium.domain.roster import Roster, roster_as_of
+from podium.domain.scoring import MetricValue
 from podium.services.auth import ORG_ID, TOKEN_PREFIX, Principal, authenticate, secret_matches, token_parts
 from podium.services.ports import ProgramRecord, Scope, StandingsReader, Store
 from podium.services.programs import find_program
@@ -79,9 +80,7 @@ def read_board_view(
     period_key: str | None,
     now: datetime,
 ) -> BoardView:
-    who.require(Scope.READ, program_id)
-    record = find_program(store, who.org, program_id)
-    audience = audience_of(who, record)
+    record, audience = viewed_program(store, who, program_id)
     program = record.program
     period = board_period(program, period_key, now)
     roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
@@ -139,9 +138,27 @@ def _board(
     return group_board(program, period, kind, None, program.name, groups)
 
 
+PUBLIC_VIEWER = "public"  # Principal.by of someone with no key or token, on a public program's pages
+NOT_PUBLIC = "this board is not public: open it with its link (which carries ?t=…) or send an API key"
+
+
+def viewed_program(store: Store, who: Principal, program_id: str) -> tuple[ProgramRecord, Audience]:
+    """The program `who` reads the boards of, and as which audience: one read of the program."""
+    who.require(Scope.READ, program_id)
+    try:
+        record = find_program(store, who.org, program_id)
+    except NotFound:
+        if who.by == PUBLIC_VIEWER:  # as a program that is not public: ids of unlisted ones stay unknown
+            raise Unauthenticated(NOT_PUBLIC) from None
+        raise
+    return record, audience_of(who, record)
+
+
 def audience_of(who: Principal, record: ProgramRecord) -> Audience:
     """What `who` may see of a program's boards: everything with an API key; with a public token or none, what
-    the public may (and a private program's boards need an API key)."""
+    the public may (and a private program's boards need an API key; one with no key, a public program)."""
+    if who.by == PUBLIC_VIEWER and record.program.visibility is not Visibility.PUBLIC:
+        raise Unauthenticated(NOT_PUBLIC)
     if who.program is None:
         return Audience.MEMBERS
     if record.program.visibility is Visibility.PRIVATE:
@@ -185,12 +202,10 @@ def page_viewer(store: Store, org: str, program_id: str, authorization: str | No
             raise Unauthenticated("only a program's public read token goes in a URL; send API keys as a header")
         who = authenticate(store, token)
     else:
-        record = find_program(store, org, program_id) if ORG_ID.fullmatch(org) else None
-        if record is None or record.program.visibility is not Visibility.PUBLIC:
-            raise Unauthenticated(
-                "this board is not public: open it with its link (which carries ?t=…) or send an API key"
-            )
-        return Principal(org=org, scopes=frozenset({Scope.READ}), by="public", program=program_id)
+        # Whether the program is public is checked where it is read (viewed_program): one read, not two.
+        if not (ORG_ID.fullmatch(org) and PROGRAM_ID.fullmatch(program_id)):
+            raise Unauthenticated(NOT_PUBLIC)
+        return Principal(org=org, scopes=frozenset({Scope.READ}), by=PUBLIC_VIEWER, program=program_id)
     if who.org != org:
         raise NotFound(f"no program {program_id!r}")
     return who
@@ -267,9 +282,7 @@ def read_scorecard(
     now: datetime,
 ) -> Scorecard:
     """A participant's scorecard. For a public audience, someone who opted out of public boards has none."""
-    who.require(Scope.READ, program_id)
-    record = find_program(store, who.org, program_id)
-    audience = audience_of(who, record)
+    record, audience = viewed_program(store, who, program_id)
     program = record.program
     period = board_period(program, period_key, now)
     roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
@@ -294,7 +307,7 @@ def read_scorecard(
             above = book.board(BoardKind.PROGRAM)
         team = next((s for s in above.standings if s.id == participant.team_id and s.level is Level.TEAM), None)
         division_teams = len(above.standings)
-    history = _history(standings, who.org, program, roster, participant_id, period, view.record)
+    history = _history(standings, who.org, program, roster, participant_id, period, view.record, values)
     return Scorecard(
         view=view,
         standing=rows[index],
@@ -315,6 +328,7 @@ def _history(
     participant_id: str,
     period: Period,
     record: ProgramRecord,
+    current_values: Mapping[str, Mapping[str, MetricValue]],
 ) -> tuple[tuple[Period, float | None], ...]:
     """Points in the periods up to this one (at most HISTORY_PERIODS, none before the program could have scores):
     from the participant's own standing, or from everyone's where points are ranks among everyone."""
@@ -324,7 +338,9 @@ def _history(
     periods = [p for p in recent_periods(program, period, HISTORY_PERIODS) if p >= earliest or p == period]
     out: list[tuple[Period, float | None]] = []
     for p in reversed(periods):
-        if uses_ranks(program):
+        if p == period:  # read already, for the scorecard itself
+            values = {k: v for k, v in current_values.items() if k == participant_id or uses_ranks(program)}
+        elif uses_ranks(program):
             values = {s.participant: s.values for s in standings.everyone(org, program.id, p.key)}
         else:
             mine = standings.find_participant_standing(org, program.id, p.key, participant_id)
