@@ -183,14 +183,14 @@ def test_everyone_and_find_me(page: Page, visit: Visit) -> None:
 
 
 def test_scorecard(page: Page, visit: Visit) -> None:
-    visit(f"{SPRINT}/participant/cy")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Cy Cole")
-    expect(page.locator(".crumbs")).to_contain_text("Spring Sprint › North › Blue › Scorecard")
+    visit(f"{SPRINT}/participant/di")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Di Diaz")
+    expect(page.locator(".crumbs")).to_contain_text("Spring Sprint › South › Green › Scorecard")
     metrics = page.get_by_role("table").first
     for label in ("Calls made", "Deals closed", "NPS", "Talk time (min)"):
         expect(metrics.get_by_role("cell", name=label, exact=True)).to_be_visible()
     expect(metrics.get_by_role("img", name=re.compile(r"% of cap reached at 120$"))).to_be_visible()
-    expect(page.locator("tr.mine")).to_contain_text("Cy Cole")
+    expect(page.locator("tr.mine")).to_contain_text("Di Diaz")
     # The bars of the chart and the value over the tallest stay inside it.
     inside = page.evaluate(
         """() => { const svg = document.querySelector('svg').getBoundingClientRect();
