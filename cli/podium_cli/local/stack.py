@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 TABLE = "podium-local"
 DEMO_ORG = "demo"
@@ -147,6 +147,32 @@ def _http_handler(stack: Stack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "PodiumLocal"
+
+        def handle_one_request(self) -> None:
+            # Waiting for a request to start has no limit (an idle keep-alive connection); once its first byte
+            # is here, the request line and headers must arrive within BODY_SECONDS, or the connection is closed
+            # (http.server logs "Request timed out"), so a client that stalls mid-headers holds no thread forever.
+            self.connection.settimeout(None)
+            try:
+                started = cast(io.BufferedReader, self.rfile).peek(1)
+            except (ConnectionError, OSError):
+                self.close_connection = True
+                return
+            if not started:
+                self.close_connection = True
+                return
+            self.connection.settimeout(BODY_SECONDS)
+            super().handle_one_request()
+
+        def handle_expect_100(self) -> bool:
+            """`Expect: 100-continue` with a body over the limit is refused before the client sends it."""
+            from podium_cli.local.bodies import MAX_BODY
+
+            lengths = [v.strip() for v in self.headers.get_all("Content-Length") or []]
+            if any(v.isdigit() and int(v) > MAX_BODY for v in lengths):
+                self._refuse(413, "payload_too_large", f"the body is larger than the {MAX_BODY} bytes allowed")
+                return False
+            return super().handle_expect_100()
 
         def _serve(self) -> None:
             from podium_cli.local.bodies import BodyError, read_body

@@ -229,3 +229,30 @@ def test_a_body_that_stops_arriving_is_a_408_and_an_idle_connection_is_kept(
         reply = read_reply(sock)
     assert_error(reply, 408, "request_timeout")
     assert time.monotonic() - started < 3
+
+
+def test_headers_that_stop_arriving_close_the_connection_and_an_idle_one_is_kept(
+    server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("podium_cli.local.stack.BODY_SECONDS", 0.3)
+    with connect(server) as idle, connect(server) as stalled:
+        time.sleep(0.6)  # no request yet, longer than headers may pause: still open
+        idle.sendall(request_bytes(server, "POST /echo HTTP/1.1\nContent-Length: 2", b"ok"))
+        assert read_reply(idle).status == 200
+        stalled.sendall(b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        started = time.monotonic()
+        assert stalled.recv(100) == b""  # closed by the server, not left waiting
+        assert time.monotonic() - started < 3
+
+
+def test_expect_100_continue_with_a_body_over_10_mb_is_a_413_before_any_body_is_sent(server: int) -> None:
+    with connect(server) as sock:
+        head = f"POST /echo HTTP/1.1\nContent-Length: {MAX_BODY + 1}\nExpect: 100-continue"
+        sock.sendall(request_bytes(server, head))
+        assert_error(read_reply(sock), 413, "payload_too_large")
+    with connect(server) as sock:
+        sock.sendall(request_bytes(server, "POST /echo HTTP/1.1\nContent-Length: 2\nExpect: 100-continue"))
+        assert sock.recv(100).startswith(b"HTTP/1.1 100")
+        sock.sendall(b"ok")
+        reply = read_reply(sock)
+        assert reply.status == 200 and reply.json["length"] == 2

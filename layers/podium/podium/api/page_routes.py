@@ -438,7 +438,7 @@ def _scorecard_context(card: Scorecard, links: Links) -> dict[str, Any]:
         if goal is None and m.points.cap is not None and m.points.per_unit:
             goal, goal_words = (
                 m.points.cap / m.points.per_unit,
-                f"cap reached at {number(m.points.cap / m.points.per_unit)}",
+                f"{number(m.points.cap / m.points.per_unit)}, where points stop",
             )
         fill = None
         if goal and score.value is not None and m.order.value == "desc":
