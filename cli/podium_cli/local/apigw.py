@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from podium_cli.template import load_template
 
@@ -155,6 +155,9 @@ class LocalApi:
         body: bytes | None = None,
         source_ip: str = "127.0.0.1",
     ) -> HttpResponse:
+        # An HTTP API hands Lambda the path decoded, in rawPath and in pathParameters alike (a participant id
+        # with `@`, a team called Zürich): so does this.
+        path = unquote(path)
         found = self.match(method, path)
         if found is None:
             # The template has no $default route: API Gateway answers itself, here in the API's error shape.

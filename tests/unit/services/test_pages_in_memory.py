@@ -422,3 +422,8 @@ def test_an_unchanged_poll_reads_only_the_pulse_and_a_new_score_changes_it(
     MemoryStream(demo.table, lambda: demo.now).drain()
     fresh = demo.get(division, **{"If-None-Match": tag})
     assert fresh.status == 200 and {k.lower(): v for k, v in fresh.headers.items()}["etag"] != tag
+
+
+def test_a_percent_encoded_path_reaches_the_page_decoded_as_api_gateway_hands_it_over(demo: Demo) -> None:
+    assert demo.get(f"{PAGES}/participant/%72ep-007").status == 200  # %72 is r
+    assert demo.get(f"{PAGES}/team/%63hicago").status == 200
