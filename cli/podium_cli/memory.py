@@ -101,9 +101,10 @@ class MemoryTable:
     def get_pulse(self, org: str, program_id: str) -> Pulse | None:
         return self.pulses.get(ProgramRef(org, program_id))
 
-    def touch_pulse(self, org: str, program: str, changed: str) -> None:
+    def touch_pulse(self, org: str, program: str, changed: str, periods: Iterable[str] = ()) -> None:
         ref = ProgramRef(org, program)
-        self.pulses[ref] = replace(self.pulses.get(ref, Pulse()), changed=changed)
+        pulse = self.pulses.get(ref, Pulse())
+        self.pulses[ref] = replace(pulse, changed=changed, periods=pulse.periods | frozenset(periods))
 
     def list_participants(self, org: str, program_id: str) -> list[Participant]:
         return sorted(self.roster.get(ProgramRef(org, program_id), {}).values(), key=lambda p: p.id)

@@ -216,7 +216,9 @@ def _template_operations() -> list[str]:
 
     routes = LocalApi(ROOT, {}).routes
     # The $default route has no operation of its own: it answers paths nothing else takes (tested in test_admin).
-    return sorted(r.route_key for r in routes if r.path not in ("/v1/openapi.json", "$default"))
+    # Pages (`/`, `/p/…`) and the API's root are for browsers, outside the API's document: the page tests
+    # (tests/unit/services/test_pages_in_memory.py, tests/browser) check them.
+    return sorted(r.route_key for r in routes if r.path.startswith("/v1/") and r.path != "/v1/openapi.json")
 
 
 # Well-formed requests sent before the generated ones, so the success answers are checked against their schemas too.

@@ -53,7 +53,7 @@ class Standings:
     ) -> None:
         self.written.append(standing.period)
 
-    def touch_pulse(self, org: str, program: str, changed: str) -> None:
+    def touch_pulse(self, org: str, program: str, changed: str, periods: Any = ()) -> None:
         self.pulse = changed
 
 

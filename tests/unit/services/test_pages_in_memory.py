@@ -427,3 +427,12 @@ def test_an_unchanged_poll_reads_only_the_pulse_and_a_new_score_changes_it(
 def test_a_percent_encoded_path_reaches_the_page_decoded_as_api_gateway_hands_it_over(demo: Demo) -> None:
     assert demo.get(f"{PAGES}/participant/%72ep-007").status == 200  # %72 is r
     assert demo.get(f"{PAGES}/team/%63hicago").status == 200
+
+
+def test_the_period_picker_offers_the_periods_that_have_standings(demo: Demo) -> None:
+    page = demo.get(f"{PAGES}/division/mid-west").body.decode()
+    options = re.findall(r'<option value="([^"]+)"', page)
+    pulse = demo.table.get_pulse(ORG, PROGRAM)
+    assert pulse is not None and pulse.periods
+    assert options and set(options) <= set(pulse.periods) | {options[0]}
+    assert len(options) < 8  # not every recent week: only those with scores

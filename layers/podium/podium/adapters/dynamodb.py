@@ -180,6 +180,7 @@ class PulseItem(Item):
     version = NumberAttribute(null=True)
     visibility = UnicodeAttribute(null=True)
     read_hash = UnicodeAttribute(null=True)
+    periods = UnicodeSetAttribute(null=True)
 
 
 class SubmissionClaimItem(Item):
@@ -398,10 +399,14 @@ class DynamoStore:
             version=int(item.version or 0),
             visibility=item.visibility or "",
             read_hash=item.read_hash or "",
+            periods=frozenset(item.periods or ()),
         )
 
-    def touch_pulse(self, org: str, program_id: str, changed: str) -> None:
-        self._touch(org, program_id, [self.pulses.changed.set(changed)])
+    def touch_pulse(self, org: str, program_id: str, changed: str, periods: Iterable[str] = ()) -> None:
+        actions: list[Action] = [self.pulses.changed.set(changed)]
+        if periods:
+            actions.append(self.pulses.periods.add(set(periods)))
+        self._touch(org, program_id, actions)
 
     def _touch(self, org: str, program_id: str, actions: list[Action]) -> None:
         pk, sk = pulse_key(org, program_id)

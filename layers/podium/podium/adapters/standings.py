@@ -7,7 +7,7 @@ values, or a group's rolled-up totals.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -61,8 +61,8 @@ class DynamoStandings:
                 submissions.append(stored_submission_of(s.submissions.from_raw_data(raw)).submission)
         return membership, submissions
 
-    def touch_pulse(self, org: str, program: str, changed: str) -> None:
-        self.store.touch_pulse(org, program, changed)
+    def touch_pulse(self, org: str, program: str, changed: str, periods: Iterable[str] = ()) -> None:
+        self.store.touch_pulse(org, program, changed, periods)
 
     def touch_memberships(
         self, org: str, program: str, people: Sequence[Participant], request: RebuildRequest, at: datetime

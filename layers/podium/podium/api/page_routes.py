@@ -35,9 +35,9 @@ from podium.api.pages import (
 )
 from podium.domain.boards import BoardKind, Level, Standing
 from podium.domain.errors import NotFound, PodiumError, Unauthenticated
-from podium.domain.program import Program, Ranking, Visibility
+from podium.domain.program import PROGRAM_ID, Program, Ranking, Visibility
 from podium.domain.roster import OptOut
-from podium.services.auth import Principal, authenticate
+from podium.services.auth import ORG_ID, Principal, authenticate
 from podium.services.boards import (
     BoardView,
     Scorecard,
@@ -48,7 +48,7 @@ from podium.services.boards import (
     read_scorecard,
     recent_periods,
 )
-from podium.services.ports import Scope
+from podium.services.ports import Pulse, Scope
 from podium.services.programs import find_program
 
 router = Router()
@@ -123,13 +123,24 @@ def _page(build: Callable[[], Response[str]], org: str | None = None, program: s
 
 
 def _pulse_tag(org: str, program: str) -> str | None:
+    """The pulse's ETag for this request, or None; the pulse read is kept for the page (its period picker)."""
     if _header("authorization"):
         return None  # an API key is checked by reading it: no shortcut
+    if not (ORG_ID.fullmatch(org) and PROGRAM_ID.fullmatch(program)):
+        return None
+    pulse = store().get_pulse(org, program)
+    router.append_context(pulse=pulse)
     event = router.current_event
     query = sorted((event.query_string_parameters or {}).items())
     hour = now().strftime("%Y-%m-%dT%H")  # the current period and "last week" move with the clock
     request = (event.path, repr(query), _header("origin") or "", hour, pages_version())
-    return pulse_etag(store(), org, program, _query("t"), *request)
+    return pulse_etag(pulse, org, program, _query("t"), *request)
+
+
+def _periods_with_standings() -> frozenset[str] | None:
+    """The periods the program has standings in, from the pulse this request read (None when it read none)."""
+    pulse = router.context.get("pulse")
+    return pulse.periods if isinstance(pulse, Pulse) and pulse.periods else None
 
 
 # --- home -------------------------------------------------------------------------------------------------------
@@ -234,10 +245,7 @@ def _board_page(org: str, program_id: str, kind: BoardKind, ref: str | None) -> 
         "crumbs": _crumbs(view, links),
         "here": links.board(kind, ref, period=None).split("?")[0],
         "keep": [],
-        "periods": [
-            {"key": p.key, "label": period_label(p, current, program.week_start), "selected": p == board.period}
-            for p in recent_periods(program, current, PERIOD_CHOICES)
-        ],
+        "periods": _period_choices(program, current, board.period),
         "rows": rows,
         "columns": _columns(view),
         "show_headcount": kind in (BoardKind.PROGRAM, BoardKind.DIVISION),
@@ -256,6 +264,19 @@ def _board_page(org: str, program_id: str, kind: BoardKind, ref: str | None) -> 
     return page_response(
         render("board.html", **context), scripts=(source("refresh.js"),), if_none_match=_header("if-none-match")
     )
+
+
+def _period_choices(program: Program, current: Any, shown: Any) -> list[dict[str, Any]]:
+    """This period and the previous ones that have standings (all recent ones when the pulse is not at hand)."""
+    having = _periods_with_standings()
+    choices = [
+        p for p in recent_periods(program, current, PERIOD_CHOICES) if having is None or p.key in having or p == current
+    ]
+    if shown not in choices:
+        choices.append(shown)
+    return [
+        {"key": p.key, "label": period_label(p, current, program.week_start), "selected": p == shown} for p in choices
+    ]
 
 
 def _common(view: BoardView, links: Links) -> dict[str, Any]:

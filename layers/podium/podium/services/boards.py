@@ -36,7 +36,7 @@ from podium.domain.rollup import GroupTotals, with_headcounts
 from podium.domain.roster import Roster, roster_as_of
 from podium.domain.scoring import MetricValue
 from podium.services.auth import ORG_ID, TOKEN_PREFIX, Principal, authenticate, secret_matches, token_parts
-from podium.services.ports import ProgramRecord, Scope, StandingsReader, Store
+from podium.services.ports import ProgramRecord, Pulse, Scope, StandingsReader, Store
 from podium.services.programs import find_program
 
 
@@ -166,14 +166,12 @@ def audience_of(who: Principal, record: ProgramRecord) -> Audience:
     return Audience.PUBLIC
 
 
-def pulse_etag(store: Store, org: str, program_id: str, token: str | None, *request: str) -> str | None:
+def pulse_etag(pulse: Pulse | None, org: str, program_id: str, token: str | None, *request: str) -> str | None:
     """The ETag a page of the program carries while nothing it shows has changed, from the program's pulse alone
-    (one read of a small item): the pulse changes with every standing, membership and rule the stream carries.
+    (`Store.get_pulse`: one read of a small item): it changes with every standing, membership and rule the stream
+    carries.
     None when the pulse cannot vouch for the viewer (an API key, a private program, no pulse yet): such a request
     reads the program as usual."""
-    if not (ORG_ID.fullmatch(org) and PROGRAM_ID.fullmatch(program_id)):
-        return None
-    pulse = store.get_pulse(org, program_id)
     if pulse is None or not pulse.changed or not pulse.visibility:
         return None
     if token:

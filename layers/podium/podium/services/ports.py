@@ -75,6 +75,7 @@ class Pulse:
     version: int = 0
     visibility: str = ""
     read_hash: str = ""
+    periods: frozenset[str] = frozenset()  # the periods the program has standings in (the pages' period picker)
 
 
 @dataclass(frozen=True)
@@ -184,4 +185,4 @@ class Standings(StandingsReader, Protocol):
     def touch_memberships(
         self, org: str, program: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None: ...
-    def touch_pulse(self, org: str, program: str, changed: str) -> None: ...
+    def touch_pulse(self, org: str, program: str, changed: str, periods: Iterable[str] = ()) -> None: ...

@@ -62,8 +62,9 @@ def recompute(events: Iterable[StandingsEvent], standings: Standings, catalog: C
             logger.exception("recompute failed", extra={"aggregate": repr(aggregate)})
     stamp = f"{now.isoformat()}#{events[-1].sequence if events else ''}"
     for ref, first in touched.items():
+        periods = sorted(p.period for p in work.programs if (p.org, p.program) == (ref.org, ref.program))
         try:
-            standings.touch_pulse(ref.org, ref.program, stamp)
+            standings.touch_pulse(ref.org, ref.program, stamp, periods)
         except Exception:  # retried with the batch: a stale pulse would keep answering 304
             failed.append(first)
             logger.exception("pulse failed", extra={"program": ref.program})
