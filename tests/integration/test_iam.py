@@ -214,7 +214,17 @@ def exercise(admin: Client, recorder: Recorder, drain: Callable[[], Any], table:
     ok("GET", "/v1/programs")
     ok("GET", p)
     ok("GET", f"{p}/roster")
-    ok("POST", f"{p}/tokens/read")
+    read = ok("POST", f"{p}/tokens/read")["token"]
+    pages = "/p/acme/sprint"  # unlisted: with an API key in the header, and with the read token in the URL
+    for page in ("", "/everyone", "/division/north", "/team/blue", "/participant/ann", "/tv", "/widget"):
+        ok("GET", pages + page)
+        ok("GET", pages + page, key="", query=f"t={read}")
+    ok("GET", f"{pages}/board.json", key="", query=f"board=division:north&t={read}")
+    ok("GET", f"{pages}/widget.js", key="")
+    ok("GET", f"{pages}/form", key="", query=f"t={token}")
+    ok("GET", "/", key="")
+    ok("GET", "/v1", key="")
+    ok("GET", "/p/acme", key="", status=404)  # no public program
     key = ok("POST", "/v1/keys", {"name": "ci", "scopes": ["read"]})["id"]
     ok("GET", "/v1/keys")
     ok("DELETE", f"/v1/keys/{key}")
