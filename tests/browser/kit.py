@@ -13,9 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -24,8 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from podium_cli.local.dynamodb import free_port
-from podium_cli.local.harness import PODIUM, STARTUP_SECONDS, LocalStack, StackDidNotStart
+from podium_cli.local.harness import STARTUP_SECONDS, LocalStack, start_local_stack
 
 if TYPE_CHECKING:
     from playwright.sync_api import (
@@ -573,50 +569,8 @@ QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData"
 
 
 def _start_in_memory(data_dir: Path, timeout: float) -> LocalStack:
-    """podium_cli.local.harness.start_local_stack, with --in-memory (the harness keeps its data on disk), and a
-    JVM tuned to start fast (QUICK_JVM, through JAVA_TOOL_OPTIONS, which every JVM reads)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    state_file = data_dir / "stack.json"
-    log_path = data_dir / "stack.log"
-    log = log_path.open("ab")
-    command = [PODIUM, "local", "--no-demo", "--in-memory", "--port", str(free_port()), "--data", str(data_dir)]
+    """The harness's `podium local --no-demo --in-memory`, with a JVM tuned to start fast (QUICK_JVM, through
+    JAVA_TOOL_OPTIONS, which every JVM reads)."""
     java_options = f"{QUICK_JVM} {os.environ.get('JAVA_TOOL_OPTIONS', '')}".strip()
     env = {**os.environ, "JAVA_TOOL_OPTIONS": java_options}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.close()
-            raise StackDidNotStart(f"podium local exited with {process.returncode}:\n{_tail(log_path)}")
-        state = _read_state(state_file)
-        if state is not None and _answers(str(state["url"])):
-            return LocalStack(process, ROOT, data_dir, log_path, state, log)
-        time.sleep(0.1)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    log.close()
-    raise StackDidNotStart(f"podium local did not start within {timeout:.0f} s:\n{_tail(log_path)}")
-
-
-def _read_state(state_file: Path) -> dict[str, Any] | None:
-    try:
-        state = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) else None
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/v1/openapi.json", timeout=5) as reply:  # noqa: S310 - loopback
-            reply.read()
-            return bool(reply.status == 200)
-    except (OSError, ValueError):
-        return False
-
-
-def _tail(log_path: Path, size: int = 3000) -> str:
-    try:
-        return log_path.read_text(errors="replace")[-size:]
-    except OSError:
-        return ""
+    return start_local_stack(ROOT, data_dir, timeout=timeout, in_memory=True, env=env)

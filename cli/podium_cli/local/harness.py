@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -102,19 +103,24 @@ def start_local_stack(
     port: int | None = None,
     log_path: Path | None = None,
     timeout: float = STARTUP_SECONDS,
+    in_memory: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> LocalStack:
     """`podium local --no-demo` run in `root` (a checkout, or a copy of one with a changed template), keeping its
     data in `data_dir` (kept between starts, as a user's `.podium/` is), on `port` or a free one; its output is
     appended to `log_path` (default `data_dir/stack.log`). Returns once `GET /v1/openapi.json` answers 200;
-    raises StackDidNotStart if the process exits first or `timeout` seconds pass (then it is killed)."""
+    raises StackDidNotStart if the process exits first or `timeout` seconds pass (then it is killed).
+    `in_memory` keeps the database in memory (`--in-memory`); `env` is the process's environment."""
     data_dir.mkdir(parents=True, exist_ok=True)
     state_file = data_dir / "stack.json"
     state_file.unlink(missing_ok=True)  # a previous run's, naming a port that is gone
     log_path = log_path or data_dir / "stack.log"
     log = log_path.open("ab")
+    memory = ["--in-memory"] if in_memory else []
     process = subprocess.Popen(
-        [PODIUM, "local", "--no-demo", "--port", str(port or free_port()), "--data", str(data_dir)],
+        [PODIUM, "local", "--no-demo", *memory, "--port", str(port or free_port()), "--data", str(data_dir)],
         cwd=root,
+        env=None if env is None else dict(env),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
