@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,16 +60,24 @@ def _clear_caches() -> None:
     settings.cache_clear()
     factory.store.cache_clear()
     factory.standings.cache_clear()
+    factory.bulletins.cache_clear()
+    factory.publisher.cache_clear()
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh table from template.yaml, on moto or on DynamoDB Local; yields its name (PODIUM_TABLE is set)."""
+    with fresh_table(request.param, monkeypatch) as table:
+        yield table
+
+
+@contextmanager
+def fresh_table(kind: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from podium_cli.template import create_tables
 
     table = f"podium-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("PODIUM_TABLE", table)
-    if request.param == "moto":
+    if kind == "moto":
         from moto import mock_aws
 
         with mock_aws():

@@ -21,6 +21,7 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
+from podium.domain.bulletins import address_hash
 from podium.domain.events import (
     DivisionStandingChanged,
     LogChanged,
@@ -45,7 +46,16 @@ from podium.domain.standings import (
 )
 from podium.domain.submissions import Submission
 from podium.services.aggregate import recompute
-from podium.services.ports import ProgramRecord, Pulse, PutOutcome, StoredSubmission
+from podium.services.ports import (
+    BulletinRecord,
+    BulletinState,
+    ProgramRecord,
+    Pulse,
+    PutOutcome,
+    Send,
+    SendState,
+    StoredSubmission,
+)
 
 GroupKey = tuple[str, str, GroupLevel, str, str, str]  # org, program, level, ref, parent, period
 
@@ -108,6 +118,10 @@ class MemoryTable:
 
     def list_participants(self, org: str, program_id: str) -> list[Participant]:
         return sorted(self.roster.get(ProgramRef(org, program_id), {}).values(), key=lambda p: p.id)
+
+    def get_participants(self, org: str, program_id: str, ids: Iterable[str]) -> list[Participant]:
+        roster = self.roster.get(ProgramRef(org, program_id), {})
+        return [roster[i] for i in dict.fromkeys(ids) if i in roster]
 
     def save_participants(self, org: str, program_id: str, people: Iterable[Participant], at: datetime) -> None:
         """Roster rows and their membership mirrors, as DynamoStore writes them (history already placed)."""
@@ -362,3 +376,71 @@ def with_history(people: Iterable[Participant], previous: dict[str, Participant]
 
 def new_version(record: ProgramRecord, document: dict[str, Any], at: datetime) -> ProgramRecord:
     return replace(record, document=document, version=record.version + 1, updated_at=at)
+
+
+@dataclass
+class MemoryBulletins:
+    """The Bulletins port in memory (the twin of adapters.bulletins.DynamoBulletins), for tests and benchmarks."""
+
+    headers: dict[tuple[str, str, str], BulletinRecord] = field(default_factory=dict)
+    snapshots: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    send_items: dict[tuple[str, str, str], dict[str, Send]] = field(default_factory=dict)
+    opt_outs: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    suppressed: dict[str, str] = field(default_factory=dict)
+
+    def create_bulletin(self, record: BulletinRecord, snapshot: dict[str, Any]) -> bool:
+        key = (record.org, record.program, record.id)
+        if key in self.headers:
+            return False
+        self.headers[key] = record
+        self.snapshots[key] = copy.deepcopy(snapshot)
+        return True
+
+    def get_bulletin(self, org: str, program: str, bulletin: str) -> BulletinRecord | None:
+        return self.headers.get((org, program, bulletin))
+
+    def list_bulletins(self, org: str, program: str, limit: int = 20) -> list[BulletinRecord]:
+        mine = [r for (o, p, _), r in self.headers.items() if (o, p) == (org, program)]
+        return sorted(mine, key=lambda r: r.id, reverse=True)[:limit]
+
+    def latest_final(self, org: str, program: str) -> BulletinRecord | None:
+        bulletins = self.list_bulletins(org, program, 10**9)
+        return next((r for r in bulletins if r.final and r.state is not BulletinState.QUIET), None)
+
+    def snapshot(self, org: str, program: str, bulletin: str) -> dict[str, Any]:
+        return copy.deepcopy(self.snapshots[(org, program, bulletin)])
+
+    def update_bulletin(self, record: BulletinRecord) -> None:
+        key = (record.org, record.program, record.id)
+        if key not in self.headers:
+            raise KeyError(record.id)
+        self.headers[key] = record
+
+    def claim_send(self, org: str, program: str, bulletin: str, key: str, at: datetime) -> bool:
+        sends = self.send_items.setdefault((org, program, bulletin), {})
+        if key in sends:
+            return False
+        sends[key] = Send(key, SendState.CLAIMED, at)
+        return True
+
+    def record_send(self, org: str, program: str, bulletin: str, send: Send) -> None:
+        self.send_items.setdefault((org, program, bulletin), {})[send.key] = send
+
+    def sends(self, org: str, program: str, bulletin: str) -> dict[str, Send]:
+        return dict(self.send_items.get((org, program, bulletin), {}))
+
+    def mail_opt_outs(self, org: str, program: str) -> set[str]:
+        return set(self.opt_outs.get((org, program), set()))
+
+    def set_mail_opt_out(self, org: str, program: str, participant: str, at: datetime, opted_out: bool) -> None:
+        chosen = self.opt_outs.setdefault((org, program), set())
+        if opted_out:
+            chosen.add(participant)
+        else:
+            chosen.discard(participant)
+
+    def suppressed_addresses(self) -> set[str]:
+        return set(self.suppressed)
+
+    def suppress_address(self, address: str, reason: str, at: datetime) -> None:
+        self.suppressed[address_hash(address)] = reason

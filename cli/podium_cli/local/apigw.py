@@ -86,13 +86,19 @@ def load_function(root: Path, template: Mapping[str, Any], function: str, refs: 
 
 
 def function_environment(template: Mapping[str, Any], function: str, refs: Mapping[str, str]) -> dict[str, str]:
-    """The variables the template gives a function (Globals, then its own), with !Ref resolved from `refs`."""
+    """The variables the template gives a function (Globals, then its own), with !Ref resolved from `refs`, then
+    from the parameters' defaults. A value built by another intrinsic (!If, !Sub) is left to the local stack's
+    own settings (configure_environment), which stand in for what a deployment would give."""
     glob = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     own = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    parameters = template.get("Parameters", {})
     env = {}
     for name, value in {**glob, **own}.items():
         if isinstance(value, dict) and "Ref" in value:
-            env[name] = refs.get(value["Ref"], value["Ref"])
+            ref = value["Ref"]
+            env[name] = refs[ref] if ref in refs else str(parameters.get(ref, {}).get("Default", ref))
+        elif isinstance(value, dict):
+            continue
         else:
             env[name] = str(value)
     return env

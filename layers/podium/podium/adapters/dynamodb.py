@@ -262,13 +262,13 @@ class DynamoStore:
         try:
             item.save(condition=self.orgs.pk.does_not_exist())
         except PutError as e:
-            if _condition_failed(e):
+            if condition_failed(e):
                 return False
             raise
         return True
 
     def get_org(self, org_id: str) -> Org | None:
-        item = _get(self.orgs, org_pk(org_id), ORG_SK)
+        item = get_item(self.orgs, org_pk(org_id), ORG_SK)
         return None if item is None else Org(org_id, item.name, item.created_at)
 
     def put_key(self, key: ApiKey) -> None:
@@ -284,7 +284,7 @@ class DynamoStore:
         ).save(condition=self.keys.pk.does_not_exist())
 
     def get_key(self, org: str, key_id: str) -> ApiKey | None:
-        item = _get(self.keys, org_pk(org), key_sk(key_id))
+        item = get_item(self.keys, org_pk(org), key_sk(key_id))
         return None if item is None else _api_key(org, item)
 
     def list_keys(self, org: str) -> list[ApiKey]:
@@ -292,7 +292,7 @@ class DynamoStore:
         return [_api_key(org, i) for i in items]
 
     def revoke_key(self, org: str, key_id: str, at: datetime) -> bool:
-        item = _get(self.keys, org_pk(org), key_sk(key_id))
+        item = get_item(self.keys, org_pk(org), key_sk(key_id))
         if item is None:
             return False
         if item.revoked_at is None:
@@ -302,7 +302,7 @@ class DynamoStore:
     # --- programs -----------------------------------------------------------------------------------------
 
     def get_program(self, org: str, program_id: str) -> ProgramRecord | None:
-        item = _get(self.programs, org_pk(org), program_sk(program_id))
+        item = get_item(self.programs, org_pk(org), program_sk(program_id))
         return None if item is None else _program(org, item)
 
     def list_programs(self, org: str) -> list[ProgramRecord]:
@@ -334,7 +334,7 @@ class DynamoStore:
                 actions: list[Action] = [*rules, *index, p.updated_at.set(record.updated_at)]
                 item.update(actions=actions, condition=p.version == previous_version)
         except (PutError, UpdateError) as e:
-            if _condition_failed(e):
+            if condition_failed(e):
                 raise conflict from None
             raise
         if record.version != previous_version:
@@ -367,7 +367,7 @@ class DynamoStore:
         try:
             item.update(actions=[p.period_started.set(period)], condition=p.pk.exists())
         except UpdateError as e:
-            if not _condition_failed(e):  # the program was deleted meanwhile: nothing to mark
+            if not condition_failed(e):  # the program was deleted meanwhile: nothing to mark
                 raise
 
     def save_tokens(self, record: ProgramRecord, token_hashes: dict[str, str], at: datetime) -> None:
@@ -381,7 +381,7 @@ class DynamoStore:
         try:
             item.update(actions=[*actions, p.updated_at.set(at)], condition=p.pk.exists() & unchanged)
         except UpdateError as e:
-            if _condition_failed(e):
+            if condition_failed(e):
                 raise Conflict(f"the tokens of program {record.id!r} changed meanwhile; try again") from None
             raise
         read = token_hashes.get(Scope.READ.value)
@@ -391,7 +391,7 @@ class DynamoStore:
     # --- the pulse ------------------------------------------------------------------------------------------
 
     def get_pulse(self, org: str, program_id: str) -> Pulse | None:
-        item = _get(self.pulses, *pulse_key(org, program_id))
+        item = get_item(self.pulses, *pulse_key(org, program_id))
         if item is None:
             return None
         return Pulse(
@@ -481,7 +481,7 @@ class DynamoStore:
         try:
             item.update(actions=[m.rebuild_period.set(mark), m.touched_at.set(at)], condition=m.pk.exists())
         except UpdateError as e:
-            if not _condition_failed(e):
+            if not condition_failed(e):
                 raise
             self.save_participants(org, program_id, [participant], at)
 
@@ -514,7 +514,7 @@ class DynamoStore:
         try:
             item.save(condition=self.submissions.pk.does_not_exist())
         except PutError as e:
-            if not _condition_failed(e):
+            if not condition_failed(e):
                 raise
             existing = self.get_submission(org, program_id, s.participant, s.id)
             if existing is not None and existing.same_content(stored):
@@ -532,16 +532,16 @@ class DynamoStore:
             claim = self.claims(pk, sk, kind="submission_claim", participant=participant)
             claim.save(condition=self.claims.pk.does_not_exist())
         except PutError as e:
-            if not _condition_failed(e):
+            if not condition_failed(e):
                 raise
-            owner = _get(self.claims, pk, sk)
+            owner = get_item(self.claims, pk, sk)
             return owner is not None and owner.participant == participant
         return True
 
     def get_submission(
         self, org: str, program_id: str, participant: str, submission_id: str
     ) -> StoredSubmission | None:
-        item = _get(self.submissions, participant_pk(org, program_id, participant), submission_sk(submission_id))
+        item = get_item(self.submissions, participant_pk(org, program_id, participant), submission_sk(submission_id))
         return None if item is None else stored_submission_of(item)
 
     def list_submissions(self, org: str, program_id: str, participant: str) -> list[StoredSubmission]:
@@ -561,14 +561,14 @@ class DynamoStore:
         )
 
 
-def _get(model: type[M], pk: str, sk: str) -> M | None:
+def get_item(model: type[M], pk: str, sk: str) -> M | None:
     try:
         return model.get(pk, sk, consistent_read=True)
     except model.DoesNotExist:
         return None
 
 
-def _condition_failed(error: PutError | UpdateError) -> bool:
+def condition_failed(error: PutError | UpdateError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 

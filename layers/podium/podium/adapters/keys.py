@@ -15,6 +15,11 @@
 | team in period          | `O#{org}#PROG#{program}#D#{div}`    | `TP#{period}#{team}`      |
 | division in period      | `O#{org}#PROG#{program}#DIVS`       | `DP#{period}#{div}`       |
 | program in period       | `O#{org}#STANDINGS`                 | `PRP#{program}#{period}`  |
+| bulletin                | `O#{org}#PROG#{program}#BUL`        | `BH#{bulletin}`           |
+| bulletin's snapshot     | `O#{org}#PROG#{program}#BUL`        | `BC#{bulletin}#{n:03d}`   |
+| a bulletin's send       | `O#{org}#PROG#{program}#BUL#{b}`    | `SEND#mail:{p}`, `SEND#post:{name}` |
+| digest opt-out          | `O#{org}#PROG#{program}#NOMAIL`     | `OPT#{p}`                 |
+| suppressed address      | `MAIL#SUPPRESSED`                   | sha256 of the address     |
 
 Sparse index gsi1: programs of every org under `PROGRAMS` / `{org}#{program}` (scheduled work never scans), and
 participants in a period under `O#{org}#PROG#{program}#PER#{period}` / `{p}` (everyone in a period is one Query).
@@ -29,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from podium.domain.bulletins import address_hash
 from podium.domain.program import PeriodKind, Weekday
 from podium.domain.standings import (
     DivisionPeriod,
@@ -74,6 +80,60 @@ def submission_claim_key(org: str, program: str, submission: str) -> tuple[str, 
     """Which participant a sender-chosen submission id belongs to: one small item per id, in a partition of its
     own (no hot key), so an id is unique in its program while the log stays partitioned by participant."""
     return f"O#{org}#PROG#{program}#ID#{submission}", CLAIM_SK
+
+
+def bulletins_pk(org: str, program: str) -> str:
+    """A program's bulletins: headers (`BH#`, newest last) and their snapshots in chunks (`BC#`)."""
+    return f"O#{org}#PROG#{program}#BUL"
+
+
+BULLETIN_PREFIX = "BH#"
+CHUNK_PREFIX = "BC#"
+
+
+def bulletin_sk(bulletin: str) -> str:
+    return f"{BULLETIN_PREFIX}{bulletin}"
+
+
+def chunk_sk(bulletin: str, n: int) -> str:
+    return f"{CHUNK_PREFIX}{bulletin}#{n:03d}"
+
+
+def sends_pk(org: str, program: str, bulletin: str) -> str:
+    """What a bulletin sent: one item per email and per post, claimed before it is sent."""
+    return f"O#{org}#PROG#{program}#BUL#{bulletin}"
+
+
+SEND_PREFIX = "SEND#"
+
+
+def send_sk(key: str) -> str:
+    """A send's key (domain.bulletins.mail_key, post_key: "mail:{participant}", "post:{channel}") as a sort key."""
+    return f"{SEND_PREFIX}{key}"
+
+
+def send_key_of(sk: str) -> str:
+    return sk.removeprefix(SEND_PREFIX)
+
+
+def mail_opt_outs_pk(org: str, program: str) -> str:
+    return f"O#{org}#PROG#{program}#NOMAIL"
+
+
+OPT_OUT_PREFIX = "OPT#"
+
+
+def mail_opt_out_sk(participant: str) -> str:
+    return f"{OPT_OUT_PREFIX}{participant}"
+
+
+# Bounces and complaints come from SES for the whole account, with no organisation: one partition, one Query.
+SUPPRESSED_PK = "MAIL#SUPPRESSED"
+
+
+def suppressed_sk(address: str) -> str:
+    """Addresses are kept as hashes (domain.bulletins.address_hash): the table holds no list of addresses."""
+    return address_hash(address)
 
 
 def pulse_key(org: str, program: str) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -18,6 +17,7 @@ from aws_lambda_powertools.event_handler import Response
 from podium.domain.boards import BoardKind
 from podium.domain.periods import Period, period_of_day
 from podium.domain.program import MeanOver, Metric, PeriodKind, Program, TeamRollup, Weekday
+from podium.domain.text import number
 
 HTML = "text/html; charset=utf-8"
 JSON_TYPE = "application/json"
@@ -165,15 +165,6 @@ def points_words(metric: Metric) -> str:
     if rule.cap is not None:
         text += f", up to {number(rule.cap)}"
     return text
-
-
-def number(x: float | None, decimals: int = 1) -> str:
-    """A figure as a board shows it: thousands separated, at most `decimals` decimals, no trailing zeros."""
-    if x is None or not math.isfinite(x):
-        return "–"
-    if abs(x - round(x)) < 0.5 * 10**-decimals:
-        return f"{round(x):,}"
-    return f"{x:,.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def clock(instant: datetime | None, program: Program) -> str:

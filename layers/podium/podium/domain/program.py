@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -162,6 +163,69 @@ class Metric:
 COUNTING = frozenset({PeriodAggregate.SUM, PeriodAggregate.IGNORE_PERIOD})
 
 
+class ChannelKind(StrEnum):
+    SLACK = "slack"  # an incoming webhook; its URL is the secret
+    TEAMS = "teams"  # a Teams workflow's webhook; its URL is the secret
+    X = "x"  # API v2; the secret is an OAuth 2.0 user access token
+    LINKEDIN = "linkedin"  # the Posts API; the secret is an access token, `author` the member or organisation URN
+    WEBHOOK = "webhook"  # any URL, signed per Standard Webhooks; the secret is the signing secret (whsec_…)
+
+
+CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# An SSM parameter name: the secret itself never sits in the program file, the table or the repo.
+SECRET_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1000}$")
+AUTHOR_URN = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
+MAX_CHANNELS = 10
+SCHEDULE = re.compile(r"^\s*(?P<days>[A-Za-z,]+)\s+(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)\s*$")
+DAY_NAMES = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+DAY_GROUPS = {"DAILY": tuple(range(7)), "WEEKDAYS": tuple(range(5))}
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """Where a program's bulletins are posted. `secret` names an SSM parameter (SecureString) holding what the
+    channel's kind needs; only the publish function may read it."""
+
+    name: str
+    kind: ChannelKind
+    secret: str
+    url: str = ""  # webhook: the receiver's endpoint
+    author: str = ""  # linkedin: urn:li:organization:… or urn:li:person:…
+
+
+@dataclass(frozen=True)
+class BulletinSchedule:
+    """When bulletins go out, in the program's time zone: some days of the week at one local time."""
+
+    days: frozenset[int]  # Python weekday numbers: Monday is 0
+    at: time
+
+    @property
+    def text(self) -> str:
+        if self.days == frozenset(range(7)):
+            days = "daily"
+        elif self.days == frozenset(range(5)):
+            days = "weekdays"
+        else:
+            days = ",".join(DAY_NAMES[d] for d in sorted(self.days))
+        return f"{days} {self.at:%H:%M}"
+
+
+@dataclass(frozen=True)
+class BulletinSettings:
+    """A program's bulletins: when they go out, to whom, and what counts as news."""
+
+    schedule: BulletinSchedule | None = None  # None: only on demand (POST /v1/programs/{program}/bulletins)
+    digests: bool = True  # an email to each participant who has not opted out
+    channels: tuple[ChannelConfig, ...] = ()
+    # With no new scores since the last final bulletin nothing is sent; `quiet_post: true` still posts that.
+    quiet_post: bool = False
+    # Badges: reaching one of these ranks or points totals, and improving this many bulletins in a row.
+    ranks: tuple[int, ...] = (1, 3, 10)
+    points: tuple[float, ...] = ()
+    streak: int = 3
+
+
 @dataclass(frozen=True)
 class Program:
     id: str
@@ -181,6 +245,7 @@ class Program:
     visibility: Visibility = Visibility.UNLISTED
     # Origins (scheme://host[:port]) whose pages may frame the widget and read its JSON.
     allowed_origins: tuple[str, ...] = ()
+    bulletins: BulletinSettings = field(default_factory=BulletinSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -307,6 +372,7 @@ def program_from_dict(data: Any) -> Program:
             "open_to_join",
             "visibility",
             "allowed_origins",
+            "bulletins",
         },
     )
     pid = r.string(data, "id", "", required=True, pattern=PROGRAM_ID, pattern_hint="lowercase letters, digits and -")
@@ -330,6 +396,7 @@ def program_from_dict(data: Any) -> Program:
     return_to = _url_prefixes(r, data.get("return_to"))
     visibility = r.choice(data, "visibility", "", Visibility, Visibility.UNLISTED)
     allowed_origins = _origins(r, data.get("allowed_origins"))
+    bulletins = _bulletins(r, data.get("bulletins"), timezone or "UTC")
     open_to_join = data.get("open_to_join", False)
     if not isinstance(open_to_join, bool):
         r.problem("open_to_join", "must be true or false")
@@ -373,6 +440,7 @@ def program_from_dict(data: Any) -> Program:
         open_to_join=open_to_join,
         visibility=visibility,
         allowed_origins=allowed_origins,
+        bulletins=bulletins,
     )
 
 
@@ -408,6 +476,130 @@ def _origins(r: _Reader, raw: Any) -> tuple[str, ...]:
                 f"{origin!r} must be scheme://host[:port] in lowercase, with no path (https://intranet.example.com)",
             )
     return tuple(raw)
+
+
+def _bulletins(r: _Reader, raw: Any, timezone: str) -> BulletinSettings:
+    if raw is None:
+        return BulletinSettings()
+    path = "bulletins"
+    if not isinstance(raw, Mapping):
+        r.problem(path, "must be a mapping (schedule, digests, channels, quiet_post, ranks, points, streak)")
+        return BulletinSettings()
+    r.no_unknown(raw, path, {"schedule", "digests", "channels", "quiet_post", "ranks", "points", "streak"})
+    schedule = None
+    if raw.get("schedule") is not None:
+        schedule = parse_schedule(raw["schedule"])
+        if schedule is None:
+            r.problem(
+                "bulletins.schedule",
+                f'{raw["schedule"]!r} is not a schedule: days and a local time such as "MON 08:00", '
+                f'"MON,THU 17:30", "weekdays 09:00" or "daily 18:00" (in the program\'s time zone, {timezone})',
+            )
+    flags = {}
+    for name, default in (("digests", True), ("quiet_post", False)):
+        flags[name] = raw.get(name, default)
+        if not isinstance(flags[name], bool):
+            r.problem(f"bulletins.{name}", "must be true or false")
+            flags[name] = default
+    ranks = _whole_numbers(r, raw.get("ranks"), "bulletins.ranks", (1, 3, 10))
+    points = _thresholds(r, raw.get("points"), "bulletins.points")
+    streak = raw.get("streak", 3)
+    if isinstance(streak, bool) or not isinstance(streak, int) or not 2 <= streak <= 52:
+        r.problem("bulletins.streak", "must be a whole number of bulletins from 2 to 52")
+        streak = 3
+    return BulletinSettings(
+        schedule=schedule,
+        digests=flags["digests"],
+        channels=_channels(r, raw.get("channels")),
+        quiet_post=flags["quiet_post"],
+        ranks=ranks,
+        points=points,
+        streak=streak,
+    )
+
+
+def parse_schedule(text: Any) -> BulletinSchedule | None:
+    """`MON 08:00`, `MON,THU 17:30`, `weekdays 09:00`, `daily 18:00`; None if it is none of those."""
+    match = SCHEDULE.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    days: set[int] = set()
+    for name in match["days"].upper().split(","):
+        if name in DAY_GROUPS:
+            days.update(DAY_GROUPS[name])
+        elif (
+            len(name) >= 3
+            and (day := next((d for d, full in enumerate(_FULL_DAYS) if full.startswith(name)), None)) is not None
+        ):
+            days.add(day)
+        else:
+            return None
+    return BulletinSchedule(frozenset(days), time(int(match["hour"]), int(match["minute"])))
+
+
+_FULL_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def _whole_numbers(r: _Reader, raw: Any, path: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    if raw is None:
+        return default
+    if not isinstance(raw, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in raw):
+        r.problem(path, "must be a list of whole numbers from 1, such as [1, 3, 10]")
+        return default
+    return tuple(sorted(set(raw)))
+
+
+def _thresholds(r: _Reader, raw: Any, path: str) -> tuple[float, ...]:
+    if raw is None:
+        return ()
+    ok = isinstance(raw, list) and all(
+        isinstance(n, int | float) and not isinstance(n, bool) and 0 < n <= MAX_ABS_NUMBER for n in raw
+    )
+    if not ok or len(raw) > 20:
+        r.problem(path, "must be a list of at most 20 positive numbers, such as [500, 1000]")
+        return ()
+    return tuple(sorted({float(n) for n in raw}))
+
+
+def _channels(r: _Reader, raw: Any) -> tuple[ChannelConfig, ...]:
+    if raw is None:
+        return ()
+    path = "bulletins.channels"
+    if not isinstance(raw, list):
+        r.problem(path, "must be a list of channels (name, kind, secret)")
+        return ()
+    if len(raw) > MAX_CHANNELS:
+        r.problem(path, f"has {len(raw)} channels: at most {MAX_CHANNELS}")
+        return ()
+    channels: list[ChannelConfig] = []
+    for i, item in enumerate(raw):
+        where = f"{path}[{i}]"
+        if not isinstance(item, Mapping):
+            r.problem(where, "must be a mapping (name, kind, secret)")
+            continue
+        r.no_unknown(item, where, {"name", "kind", "secret", "url", "author"})
+        name = r.string(item, "name", where, required=True, pattern=CHANNEL_NAME, pattern_hint="a-z, 0-9 and -")
+        kind = r.choice(item, "kind", where, ChannelKind, ChannelKind.WEBHOOK)
+        if "kind" not in item:
+            r.problem(_join(where, "kind"), f"is required: one of {', '.join(k.value for k in ChannelKind)}")
+        secret = r.string(
+            item, "secret", where, required=True, pattern=SECRET_NAME, pattern_hint="an SSM parameter name"
+        )
+        url = r.string(item, "url", where, default="") or ""
+        author = r.string(item, "author", where, default="") or ""
+        if kind is ChannelKind.WEBHOOK and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+            r.problem(_join(where, "url"), "is required for a webhook: the receiver's http(s) URL")
+        elif kind is not ChannelKind.WEBHOOK and url:
+            r.problem(_join(where, "url"), f"only webhooks take a url; a {kind.value} channel's is its secret")
+        if kind is ChannelKind.LINKEDIN and not AUTHOR_URN.match(author):
+            r.problem(_join(where, "author"), "is required for LinkedIn: urn:li:organization:… or urn:li:person:…")
+        elif kind is not ChannelKind.LINKEDIN and author:
+            r.problem(_join(where, "author"), "only LinkedIn channels take an author")
+        if name is not None and any(c.name == name for c in channels):
+            r.problem(_join(where, "name"), f"another channel is named {name!r}")
+        elif name is not None and secret is not None:
+            channels.append(ChannelConfig(name, kind, secret, url, author))
+    return tuple(channels)
 
 
 def _metric(r: _Reader, raw: Any, path: str) -> Metric | None:

@@ -3,8 +3,19 @@ page or answer can hold."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
+
+
+def number(x: float | None, decimals: int = 1) -> str:
+    """A figure as boards, emails and cards show it: thousands separated, at most `decimals` decimals, no
+    trailing zeros."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    if abs(x - round(x)) < 0.5 * 10**-decimals:
+        return f"{round(x):,}"
+    return f"{x:,.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def storable(text: str) -> bool:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Protocol
 
+from podium.domain.announcements import Announcement
 from podium.domain.program import Program, program_from_dict
 from podium.domain.roster import Participant
 from podium.domain.standings import GroupLevel, GroupStanding, ParticipantStanding, RebuildRequest
@@ -186,3 +187,162 @@ class Standings(StandingsReader, Protocol):
         self, org: str, program: str, people: Sequence[Participant], request: RebuildRequest, at: datetime
     ) -> None: ...
     def touch_pulse(self, org: str, program: str, changed: str, periods: Iterable[str] = ()) -> None: ...
+
+
+# --- distribution ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A post a channel accepted."""
+
+    channel: str  # the channel's name in the program file
+    reference: str = ""  # the platform's id of the post (a tweet id, a LinkedIn post URN, a webhook-id), if any
+    attempts: int = 1
+
+
+class ChannelFailed(Exception):
+    """A channel refused a post, or kept failing through every retry; recorded on the bulletin, never raised
+    further than the publish run."""
+
+    def __init__(self, channel: str, reason: str, attempts: int = 1, status: int | None = None) -> None:
+        super().__init__(f"{channel}: {reason}")
+        self.channel = channel
+        self.reason = reason
+        self.attempts = attempts
+        self.status = status
+
+
+class Channel(Protocol):
+    """One configured chat or social channel (`bulletins.channels` in the program file)."""
+
+    name: str
+
+    def post(self, announcement: Announcement) -> Delivery: ...
+
+
+class SecretMissing(Exception):
+    """A secret the program file names is not in the parameter store (or may not be read)."""
+
+
+class Secrets(Protocol):
+    """Secrets by name (SSM Parameter Store SecureStrings; moto's on the local stack)."""
+
+    def get(self, name: str) -> str: ...
+
+
+# --- bulletins -------------------------------------------------------------------------------------------------
+
+
+class BulletinState(StrEnum):
+    DRAFT = "draft"  # a preview: nothing is sent
+    SENDING = "sending"  # final, its emails and posts going out (a run that stops is resumed by the next)
+    SENT = "sent"  # final, everything sent (or failed, as recorded)
+    QUIET = "quiet"  # final, with no new scores since the one before: nothing sent
+
+
+class SendState(StrEnum):
+    CLAIMED = "claimed"  # about to be handed over; if the run dies here the send is in doubt, and is not repeated
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # opted out, suppressed after a bounce or complaint, or no address
+
+
+@dataclass(frozen=True)
+class Send:
+    """One email or post of a bulletin, claimed before it is sent so that no run sends it twice."""
+
+    key: str  # domain.bulletins.mail_key or post_key: "mail:{participant}", "post:{channel}"
+    state: SendState
+    at: datetime
+    reference: str = ""  # SES's message id, the platform's post id
+    reason: str = ""
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class BulletinRecord:
+    """A bulletin's header. Its snapshot (services.ports.Bulletins.snapshot) is stored once, beside it."""
+
+    org: str
+    program: str
+    id: str  # sortable: the moment it was made, then how ("20261130T0800Z-schedule")
+    status: str  # domain.bulletins.BulletinStatus
+    state: BulletinState
+    period: str
+    created_at: datetime
+    trigger: str  # "schedule" | "api"
+    fingerprint: str
+    previous: str | None = None  # the final bulletin it was compared with
+    news: bool = True  # new scores since `previous`
+    summary: dict[str, Any] = field(default_factory=dict)  # what was sent: counts, and each channel's outcome
+    finished_at: datetime | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status == "final"
+
+
+class Bulletins(Protocol):
+    """A program's bulletins, their snapshots, what each sent, and who gets no digests."""
+
+    def create_bulletin(self, record: BulletinRecord, snapshot: dict[str, Any]) -> bool:
+        """Store a new bulletin; False (and nothing changed) if one with its id exists."""
+        ...
+
+    def get_bulletin(self, org: str, program: str, bulletin: str) -> BulletinRecord | None: ...
+    def list_bulletins(self, org: str, program: str, limit: int = 20) -> list[BulletinRecord]:
+        """Newest first."""
+        ...
+
+    def latest_final(self, org: str, program: str) -> BulletinRecord | None:
+        """The newest final bulletin that had news: what the next one is compared with (a quiet one is not)."""
+        ...
+
+    def snapshot(self, org: str, program: str, bulletin: str) -> dict[str, Any]: ...
+    def update_bulletin(self, record: BulletinRecord) -> None: ...
+
+    def claim_send(self, org: str, program: str, bulletin: str, key: str, at: datetime) -> bool:
+        """Claim one send: False if any run has claimed it before (whatever became of it)."""
+        ...
+
+    def record_send(self, org: str, program: str, bulletin: str, send: Send) -> None: ...
+    def sends(self, org: str, program: str, bulletin: str) -> dict[str, Send]: ...
+
+    def mail_opt_outs(self, org: str, program: str) -> set[str]: ...
+    def set_mail_opt_out(self, org: str, program: str, participant: str, at: datetime, opted_out: bool) -> None: ...
+    def suppressed_addresses(self) -> set[str]:
+        """Hashes (adapters.keys.address_hash) of addresses SES reported as bounced or complained."""
+        ...
+
+    def suppress_address(self, address: str, reason: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    sender: str
+    subject: str
+    html: str
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)  # List-Unsubscribe and the like
+    tags: dict[str, str] = field(default_factory=dict)  # SES message tags: what a bounce event says it was
+
+
+class MailRejected(Exception):
+    """The mail service refused one message (a bad address, a sender not verified): that send failed, the run
+    goes on. `throttled` means try again later, not that the message is wrong."""
+
+    def __init__(self, reason: str, throttled: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.throttled = throttled
+
+
+class Mailer(Protocol):
+    """Sends one email; returns the service's message id."""
+
+    def send(self, email: Email) -> str: ...
+    def max_send_rate(self) -> float:
+        """Messages a second the account may send (SES's sending quota)."""
+        ...
