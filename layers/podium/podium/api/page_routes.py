@@ -24,7 +24,6 @@ from podium.api.pages import (
     cors_headers,
     json_body,
     not_modified,
-    number,
     page_response,
     pages_version,
     period_label,
@@ -37,6 +36,7 @@ from podium.domain.boards import BoardKind, Level, Standing
 from podium.domain.errors import NotFound, PodiumError, Unauthenticated
 from podium.domain.program import PROGRAM_ID, Program, Ranking, Visibility
 from podium.domain.roster import OptOut
+from podium.domain.text import number
 from podium.services.auth import ORG_ID, Principal, authenticate
 from podium.services.boards import (
     BoardView,
