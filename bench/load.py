@@ -369,33 +369,6 @@ def record(
 # --- the stack, killed and restarted -------------------------------------------------------------------------
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process under `pid` (DynamoDB Local's java), from /proc."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        children[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
-
-
 class Crasher:
     """Holds the running stack; SIGKILLs it (and everything under it) and starts it again on the same data
     directory and port, when the acknowledged submissions pass each threshold."""
@@ -410,16 +383,8 @@ class Crasher:
 
     def crash(self) -> bool:
         stack = self.stack
-        victims = [stack.process.pid, *descendants(stack.process.pid)]
         killed = time.monotonic()
-        for pid in victims:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        stack.process.wait()
-        stack._log.close()  # the harness's handle on the log; LocalStack.stop would have closed it
-        deadline = time.monotonic() + 30
-        while not all(gone(p) for p in victims) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        victims = stack.kill()
         log(f"crash: SIGKILLed {len(victims)} process(es) {victims}; restarting on port {self.port} …")
         try:
             self.stack = start_local_stack(

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from e2e_stack import RunningStack, running_stack
+from podium_cli.local.harness import descendants
 
 pytestmark = [
     pytest.mark.e2e,
@@ -42,26 +43,6 @@ class Listening:
 
     def __str__(self) -> str:
         return f"{self.protocol} {self.address}:{self.port} (pid {self.pid}, {_command(self.pid)})"
-
-
-def process_tree(root: int) -> list[int]:
-    """`root` and every process descended from it, from each process's parent in /proc/PID/stat."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        # pid (comm) state ppid …: comm may hold spaces and parentheses, so split after the last ')'.
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    tree, frontier = [root], [root]
-    while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier]
-        tree += children
-        frontier = children
-    return tree
 
 
 def socket_inodes(pid: int) -> set[str]:
@@ -130,7 +111,7 @@ def test_the_address_codec_reads_proc_net() -> None:
 def test_every_socket_the_local_stack_listens_on_is_bound_to_loopback(local_stack: RunningStack) -> None:
     # One request through the API first, so anything started on first use is started.
     assert local_stack.call("GET", "/v1/programs")[0] == 200
-    tree = process_tree(local_stack.local.process.pid)
+    tree = [local_stack.local.process.pid, *descendants(local_stack.local.process.pid)]
     sockets = [s for pid in tree for s in listening(pid)]
     exposed = [str(s) for s in sockets if not s.loopback]
     assert not exposed, "listening beyond loopback:\n" + "\n".join(exposed)

@@ -8,6 +8,7 @@ benchmark measures the stack and not this module.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +96,47 @@ class LocalStack:
                 self.process.wait()
         self._log.close()
         return clean
+
+    def kill(self, timeout: float = 30.0) -> list[int]:
+        """SIGKILL the stack and everything under it (DynamoDB Local's java), as a crash would, and wait until
+        they are gone; the data folder is left as they left it. Returns the process ids killed."""
+        victims = [self.process.pid, *descendants(self.process.pid)]
+        for pid in victims:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
+        self._log.close()
+        deadline = time.monotonic() + timeout
+        while not all(gone(p) for p in victims) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return victims
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under `pid`, from /proc."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        children[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
 
 
 def start_local_stack(
