@@ -97,16 +97,86 @@ def database(data_dir: Path, in_memory: bool) -> Iterator[tuple[str, str]]:
         server.stop()
 
 
-def configure_environment(endpoint: str, ses_endpoint: str, channel_outbox: str) -> None:
-    """The settings the functions read, pointed at the local database, SES and channel outbox; nothing can reach
-    AWS or anyone's channels."""
+LOCAL_SENDER = "Podium demo <podium@example.org>"
+SIGNING_SECRET_NAME = "podium/local/link-signing-key"  # noqa: S105 - a secret's name, not a secret
+CONFIGURATION_SET = "podium-local"
+
+
+def mail_resources(moto_endpoint: str, data_dir: Path) -> dict[str, str]:
+    """What template.yaml creates for mail, made on moto: the link-signing key and SES's configuration set.
+    Returns the template's names for them (refs). moto forgets everything when it stops, so the key is kept in
+    the data folder (owner-only): the unsubscribe links in emails already sent go on working after a restart."""
+    import secrets
+
+    import boto3
+    from botocore.exceptions import ClientError
+
+    key_file = data_dir / "link-signing-key"
+    if not key_file.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(48))
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    vault = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name=region)
+    try:
+        vault.create_secret(Name=SIGNING_SECRET_NAME, SecretString=key_file.read_text().strip())
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceExistsException":
+            raise
+    ses = boto3.client("sesv2", endpoint_url=moto_endpoint, region_name=region)
+    try:
+        ses.create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+            raise
+    return {"LinkSigningKey": SIGNING_SECRET_NAME, "MailConfigurationSet": CONFIGURATION_SET}
+
+
+def channel_secrets(channels_url: str) -> dict[str, str]:
+    """The demo program's channel secrets (examples/healthcare-sales/program.yaml), as a deployment keeps them in
+    SSM: Slack's and Teams' webhook URLs at the fake services, and made-up X and LinkedIn tokens."""
+    import secrets
+
+    prefix = f"/podium/prod/{DEMO}"
+    return {
+        f"{prefix}/slack": f"{channels_url}/slack/T0DEMO/B0DEMO/{secrets.token_hex(12)}",
+        f"{prefix}/teams": f"{channels_url}/teams/workflows/{secrets.token_hex(16)}/triggers/manual/paths/invoke",
+        f"{prefix}/x": secrets.token_urlsafe(32),
+        f"{prefix}/linkedin": secrets.token_urlsafe(32),
+    }
+
+
+def put_parameters(moto_endpoint: str, parameters: dict[str, str]) -> None:
+    """SecureString parameters in the local SSM (moto), overwriting: each start points them at its own fakes."""
+    import boto3
+
+    ssm = boto3.client("ssm", endpoint_url=moto_endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    for name, value in parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def configure_environment(
+    endpoint: str, ses_endpoint: str, channel_outbox: str, public_url: str = "", channels_url: str = ""
+) -> None:
+    """The settings the functions read, pointed at the local database, moto (SES, SSM, Secrets Manager), the fake
+    chat and social APIs and the channel outbox; nothing can reach AWS or anyone's channels."""
     os.environ.update(
         {
             "PODIUM_TABLE": TABLE,
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_ENDPOINT_URL_SES": ses_endpoint,
             "AWS_ENDPOINT_URL_SESV2": ses_endpoint,
+            "AWS_ENDPOINT_URL_SSM": ses_endpoint,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": ses_endpoint,
             "PODIUM_CHANNEL_OUTBOX": channel_outbox,
+            # What template.yaml's parameters give a deployment: digests come from the demo sender (the local
+            # SES verifies it), links point at this stack, and channels may be fake servers on loopback.
+            "PODIUM_MAIL_FROM": LOCAL_SENDER,
+            "PODIUM_PUBLIC_URL": public_url,
+            "PODIUM_SES_MAX_SEND_RATE": "500",
+            "PODIUM_ALLOW_LOOPBACK_CHANNELS": "1",
+            "PODIUM_X_API_URL": channels_url,
+            "PODIUM_LINKEDIN_API_URL": channels_url,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -356,13 +426,15 @@ def start(
     *,
     outbox: Any,
     ses_endpoint: str,
+    channels_url: str = "",
     window_seconds: float | None = None,
 ) -> Stack:
     """Create the table, load the handlers, start the HTTP server, the stream poller and the scheduler (in
-    threads). `outbox` keeps what is sent; `ses_endpoint` is the local SES the functions are pointed at."""
+    threads). `outbox` keeps what is sent; `ses_endpoint` is the local SES (moto: SSM and Secrets Manager too) the
+    functions are pointed at, `channels_url` the fake chat and social APIs."""
     import boto3
 
-    from podium_cli.local.apigw import load_function
+    from podium_cli.local.apigw import function_environment, load_function
     from podium_cli.local.schedules import Scheduler, function_invoker, schedules_from_template
     from podium_cli.local.streams import StreamActivity, StreamPoller, StreamSettings, stream_consumers
     from podium_cli.template import create_tables
@@ -371,12 +443,18 @@ def start(
     # Bound before any function is loaded, so each is told where the channel outbox is; handled once built.
     server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    configure_environment(endpoint, ses_endpoint, f"{url}/outbox/channels")
+    configure_environment(endpoint, ses_endpoint, f"{url}/outbox/channels", url, channels_url)
+    if channels_url:
+        put_parameters(ses_endpoint, channel_secrets(channels_url))
     ddb = boto3.client("dynamodb", endpoint_url=endpoint)
     create_tables(ddb, root / "template.yaml", {"PodiumTable": TABLE})
-    refs = {"PodiumTable": TABLE}
+    refs = {"PodiumTable": TABLE, "PublicUrl": url, **mail_resources(ses_endpoint, data_dir)}
     api = ApiPool(root, refs)
     template = api.template_api.template
+    # Every function's variables now, before any handler reads its (cached) settings: they share this process.
+    for name, resource in template["Resources"].items():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            os.environ.update(function_environment(template, name, refs))
     scheduler = Scheduler(
         schedules_from_template(template), function_invoker(root, template, refs), region=os.environ["AWS_REGION"]
     )
@@ -400,7 +478,16 @@ def start(
     data_dir.mkdir(parents=True, exist_ok=True)
     # How other tools (podium admin, verify, tests) find this stack while it runs.
     (data_dir / "stack.json").write_text(
-        json.dumps({"url": stack.url, "dynamodb_endpoint": endpoint, "table": TABLE, "pid": os.getpid()})
+        json.dumps(
+            {
+                "url": stack.url,
+                "dynamodb_endpoint": endpoint,
+                "table": TABLE,
+                "pid": os.getpid(),
+                "moto_endpoint": ses_endpoint,
+                "channels_url": channels_url,
+            }
+        )
     )
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     threading.Thread(target=_poll_forever, args=(stack,), name="stream", daemon=True).start()
@@ -513,6 +600,7 @@ def _stop_on_signals() -> None:
 def main(
     port: int, data_dir: Path, *, in_memory: bool = False, simulate_scores: bool = False, demo: bool = True
 ) -> int:
+    from podium_cli.local.channels import fake_channels
     from podium_cli.local.outbox import ses_server
 
     _stop_on_signals()
@@ -523,8 +611,11 @@ def main(
         database(data_dir, in_memory) as (endpoint, kind),
         outbox_in(data_dir, in_memory) as outbox,
         ses_server(outbox) as ses_endpoint,
+        fake_channels(outbox) as channels,
     ):
-        stack = start(root, data_dir, endpoint, port, outbox=outbox, ses_endpoint=ses_endpoint)
+        stack = start(
+            root, data_dir, endpoint, port, outbox=outbox, ses_endpoint=ses_endpoint, channels_url=channels.url
+        )
         try:
             key = seed_demo(stack) if demo else ""
             seeded = stack.activity.mark()

@@ -280,6 +280,7 @@ class Publisher:
             else:
                 todo.append((line, who))
         mailer = self.mailer
+        self.signing_key()  # read once, before anything is claimed: without it no digest can be made
         limiter = RateLimiter(mailer.max_send_rate(), sleep=self.sleep)
         lock = threading.Lock()
         stopped = threading.Event()
@@ -290,10 +291,13 @@ class Publisher:
                 stopped.set()
                 return
             line, who = item
-            key = mail_key(line.id)
-            if not self.bulletins.claim_send(bulletin.org, bulletin.program, bulletin.id, key, self.clock()):
+            # Made before the claim: a digest that cannot be made is not left claimed, which would say "in doubt".
+            email = self.digest_email(bulletin, program, snapshot, line, who, period)
+            if not self.bulletins.claim_send(
+                bulletin.org, bulletin.program, bulletin.id, mail_key(line.id), self.clock()
+            ):
                 return
-            send = self._mail(bulletin, program, snapshot, line, who, period, limiter, mailer)
+            send = self._mail(mail_key(line.id), email, limiter, mailer)
             self.bulletins.record_send(bulletin.org, bulletin.program, bulletin.id, send)
             with lock:
                 counts[send.state.value] += 1
@@ -307,19 +311,7 @@ class Publisher:
                 list(pool.map(send_one, todo))
         return {"sent": 0, **dict(sorted(counts.items()))}, not stopped.is_set()
 
-    def _mail(
-        self,
-        bulletin: BulletinRecord,
-        program: Program,
-        snapshot: Snapshot,
-        line: Line,
-        who: Participant,
-        period: str,
-        limiter: RateLimiter,
-        mailer: Mailer,
-    ) -> Send:
-        key = mail_key(line.id)
-        email = self.digest_email(bulletin, program, snapshot, line, who, period)
+    def _mail(self, key: str, email: Email, limiter: RateLimiter, mailer: Mailer) -> Send:
         for attempt in range(1, THROTTLE_RETRIES + 2):
             limiter.acquire()
             try:
