@@ -276,7 +276,7 @@ def compared(current: Snapshot, previous: Snapshot | None, settings: BulletinSet
     top = max((m for p in lines if (m := p.movement) is not None and p.scored), default=0)
     if top > 0:
         lines = [
-            _with_badge(p, BadgeKind.TOP_IMPROVER, f"Top climber: up {top} places")
+            _with_badge(p, BadgeKind.TOP_IMPROVER, f"Top climber: up {top} place{'s' if top != 1 else ''}")
             if p.movement == top and p.scored
             else p
             for p in lines
