@@ -71,28 +71,44 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         yield table
 
 
+# What template.yaml makes beside the table, as the handlers find them: the link-signing key (Secrets Manager).
+SIGNING_SECRET = "podium/test/link-signing-key"
+PUBLIC_URL = "https://podium.example.org"
+REFS = {"LinkSigningKey": SIGNING_SECRET, "PublicUrl": PUBLIC_URL}
+
+
+def template_resources() -> None:
+    """The template's other resources on moto (inside mock_aws): the link-signing key."""
+    boto3.client("secretsmanager").create_secret(Name=SIGNING_SECRET, SecretString=uuid.uuid4().hex * 2)
+
+
 @contextmanager
 def fresh_table(kind: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A table from template.yaml on moto or DynamoDB Local. Either way every other AWS service is moto's, in
+    this process (mock_aws lets calls to DynamoDB Local's own endpoint through): nothing can reach AWS."""
+    from moto import mock_aws
+
     from podium_cli.template import create_tables
 
     table = f"podium-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("PODIUM_TABLE", table)
     if kind == "moto":
-        from moto import mock_aws
-
         with mock_aws():
             create_tables(boto3.client("dynamodb"), ROOT / "template.yaml", {"PodiumTable": table})
+            template_resources()
             _clear_caches()
             yield table
     else:
         if not DDB_LOCAL:
             pytest.skip("set PODIUM_DYNAMODB_ENDPOINT to run against DynamoDB Local")
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", DDB_LOCAL)
-        client = boto3.client("dynamodb", endpoint_url=DDB_LOCAL)
-        create_tables(client, ROOT / "template.yaml", {"PodiumTable": table})
-        _clear_caches()
-        yield table
-        client.delete_table(TableName=table)
+        with mock_aws():
+            client = boto3.client("dynamodb", endpoint_url=DDB_LOCAL)
+            create_tables(client, ROOT / "template.yaml", {"PodiumTable": table})
+            template_resources()
+            _clear_caches()
+            yield table
+            client.delete_table(TableName=table)
     _clear_caches()
 
 
@@ -188,7 +204,7 @@ def stream(backend: str, api: Client) -> Any:
 def api(backend: str) -> Client:
     from podium_cli.local.apigw import LocalApi
 
-    return Client(LocalApi(ROOT, {"PodiumTable": backend}))
+    return Client(LocalApi(ROOT, {"PodiumTable": backend, **REFS}))
 
 
 def bootstrap_org(org: str = "acme") -> str:

@@ -161,7 +161,7 @@ def test_every_route_but_the_openapi_document_needs_a_key(api: Client) -> None:
         if route.path in CATCH_ALL:  # a catch-all answers 404 to anyone
             continue
         path = route.path.replace("{scope}", "read")
-        for name in ("org", "program", "participant", "submission", "key_id", "team", "division"):
+        for name in ("org", "program", "participant", "submission", "key_id", "team", "division", "bulletin", "token"):
             path = path.replace("{" + name + "}", "x")
         assert "{" not in path, f"give the parameters of {route.route_key} a value here"
         body = b"{}" if route.method in ("PUT", "POST", "PATCH") else None
@@ -173,6 +173,9 @@ def test_every_route_but_the_openapi_document_needs_a_key(api: Client) -> None:
         elif route.path.startswith("/p/"):
             # Pages of a program that is not public need its link's token (or a key): a page saying so.
             assert r.status == 401, (route.path, r.text)
+        elif route.path == "/u/{token}":
+            # An unsubscribe link is its own credential (signed): a bad one is refused, with a page.
+            assert r.status == 400 and "text/html" in r.headers["content-type"], (route.route_key, r.text)
         else:
             assert_error(r, 401, "unauthenticated")
 

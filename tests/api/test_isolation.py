@@ -9,7 +9,9 @@ must succeed (so the 404 is isolation, not a malformed request). Then org A's pr
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +40,8 @@ class Tenant:
     read_token: str
     submit_token: str
     key_ids: set[str] = field(default_factory=set)
+    bulletin: str = ""  # a draft bulletin's id
+    unsubscribe: str = ""  # the signed token of the participant's unsubscribe link, from that draft's digest
 
     @property
     def params(self) -> dict[str, str]:
@@ -50,6 +54,8 @@ class Tenant:
             "scope": "read",
             "team": "red",  # every tenant's roster has team Red in division North
             "division": "north",
+            "bulletin": self.bulletin,
+            "token": self.unsubscribe,
         }
 
     def secrets(self) -> list[str]:
@@ -87,6 +93,7 @@ BODIES: dict[str, Callable[[Tenant], Body]] = {
         "application/json",
     ),
     "POST /v1/keys": lambda t: (b'{"name": "intruder", "scopes": ["admin"]}', "application/json"),
+    "POST /v1/programs/{program}/bulletins": lambda t: (b'{"status": "draft"}', "application/json"),
 }
 
 
@@ -148,8 +155,24 @@ def set_up(api: Client, org: str) -> Tenant:
     submit = admin.call("POST", f"/v1/programs/{program}/tokens/submit")
     assert spare.status == 201 and read.status == 200 and submit.status == 200
     keys = {admin.key.split("_")[2], spare.json["id"]}  # pdk_{org}_{key id}_{secret}
+    draft = admin.call("POST", f"/v1/programs/{program}/bulletins", {"status": "draft"})
+    assert draft.status == 201, draft.text
+    digest = admin.call("GET", f"/v1/programs/{program}/bulletins/{draft.json['id']}/digests/{participant}")
+    assert digest.status == 200, digest.text
+    link = re.search(r'href="[^"]*/u/([^"/]+)"', digest.text)
+    assert link is not None, digest.text
     return Tenant(
-        org, admin, program, participant, submission, spare.json["id"], read.json["token"], submit.json["token"], keys
+        org,
+        admin,
+        program,
+        participant,
+        submission,
+        spare.json["id"],
+        read.json["token"],
+        submit.json["token"],
+        keys,
+        draft.json["id"],
+        link.group(1),
     )
 
 
@@ -178,7 +201,7 @@ def items_of(table: str, org: str) -> list[str]:
         for item in page["Items"]:
             pk = item["pk"]["S"]
             if pk == f"O#{org}" or pk.startswith(f"O#{org}#"):
-                found.append(json.dumps(item, sort_keys=True))
+                found.append(json.dumps(item, sort_keys=True, default=bytes.hex))  # B: a snapshot's gzip
         if "LastEvaluatedKey" not in page:
             return sorted(found)
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -232,11 +255,32 @@ def test_the_tables_above_name_only_routes_of_the_template() -> None:
         assert key in {r.route_key for r in ROUTES}, f"{key} is not a route of template.yaml any more"
 
 
+def links_keep_to_their_org(api: Client, backend: str, route: Route, a: Tenant, b: Tenant) -> None:
+    """An unsubscribe link carries its own credential: org A's link, with any key or none, acts on A's participant
+    alone; the same link made to name org B (its signature kept) is refused and changes nothing."""
+    b_before = items_of(backend, "zqb")
+    for key in ("", b.admin.key, a.read_token):
+        r = request(api, route, a, key=key)
+        assert r.status == 200 and "text/html" in r.headers["content-type"], r.text
+        assert b.participant not in r.text and b.org not in r.text
+    assert items_of(backend, "zqb") == b_before, f"{route.route_key} with org A's link changed org B"
+    payload, _, signature = a.unsubscribe.partition(".")
+    named = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged_payload = json.dumps([b.org if x == a.org else b.program if x == a.program else x for x in named])
+    forged = base64.urlsafe_b64encode(forged_payload.encode()).decode().rstrip("=") + "." + signature
+    r = api.call(route.method, f"/u/{forged}", key="")
+    assert r.status == 400, r.text
+    assert items_of(backend, "zqb") == b_before, f"{route.route_key} with a forged link changed org B"
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.route_key)
 def test_no_org_reaches_another_on_any_route(api: Client, backend: str, store: Any, route: Route) -> None:
     a, b = set_up(api, "zqa"), set_up(api, "zqb")
     if route.path.startswith("/p/") or route.path in ("/", "/v1"):
         pages_keep_to_their_org(api, backend, route, a, b)
+        return
+    if route.path == "/u/{token}":
+        links_keep_to_their_org(api, backend, route, a, b)
         return
 
     if route.path in CATCH_ALL:  # nobody is routed anywhere through a catch-all: 404 for all, in our format

@@ -28,7 +28,7 @@ from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
 from urllib3 import HTTPResponse
 
-from conftest import ROOT, Client, _clear_caches, bootstrap_org
+from conftest import REFS, ROOT, Client, _clear_caches, bootstrap_org, template_resources
 
 BASE_URL = "http://podium_cli.local"
 # Per operation: keeps the whole file well under a minute. Raise it to dig deeper (e.g. PODIUM_SCHEMA_EXAMPLES=200).
@@ -148,6 +148,7 @@ class Served:
     schema: Any
     session: requests.Session
     spare_key: str  # the id of a read key made to be revoked, never the admin key the requests carry
+    bulletin: str  # a draft bulletin's id
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +179,8 @@ def served() -> Iterator[Served]:
     try:
         with mock_aws():
             create_tables(boto3.client("dynamodb"), ROOT / "template.yaml", {"PodiumTable": "podium-schema"})
-            api = LocalApi(ROOT, {"PodiumTable": "podium-schema"})
+            template_resources()
+            api = LocalApi(ROOT, {"PodiumTable": "podium-schema", **REFS})
             client = Client(api, bootstrap_org("acme"))
             for method, path, body, kind in [
                 ("PUT", "/v1/programs/sprint", PROGRAM, None),
@@ -195,6 +197,9 @@ def served() -> Iterator[Served]:
             reply = client.call("POST", "/v1/keys", {"name": "spare", "scopes": ["read"]})
             assert reply.status == 201, reply.text
             spare_key = reply.json["id"]
+            reply = client.call("POST", "/v1/programs/sprint/bulletins", {"status": "draft"})
+            assert reply.status == 201, reply.text
+            bulletin = KNOWN["bulletin"] = reply.json["id"]
             reply = client.call("GET", "/v1/openapi.json")
             assert reply.status == 200, reply.text
             schema = schemathesis.openapi.from_dict(reply.json)
@@ -203,7 +208,7 @@ def served() -> Iterator[Served]:
             # Every URL goes to LocalApi, redirects included: nothing leaves the process.
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            yield Served(api, client.key, schema, session, spare_key)
+            yield Served(api, client.key, schema, session, spare_key, bulletin)
             session.close()
     finally:
         os.environ.clear()
@@ -297,6 +302,21 @@ WELL_FORMED: dict[str, list[dict[str, Any]]] = {
             "media_type": "application/json",
         }
     ],
+    "POST /v1/programs/{program}/bulletins": [
+        {"path_parameters": {"program": "sprint"}, "body": {"status": "draft"}, "media_type": "application/json"}
+    ],
+    "GET /v1/programs/{program}/bulletins": [{"path_parameters": {"program": "sprint"}}],
+    **{
+        f"GET /v1/programs/{{program}}/bulletins/{{bulletin}}{tail}": [
+            {"path_parameters": {"program": "sprint", "bulletin": "draft", **extra}}
+        ]
+        for tail, extra in [
+            ("", {}),
+            ("/post", {}),
+            ("/card.png", {}),
+            ("/digests/{participant}", {"participant": "eve"}),
+        ]
+    },
 }
 # Malformed requests sent every run, whatever the generator happens to draw: they must be refused with a documented
 # 4xx, never a 500. (Some use query parameters the document does not declare, so Schemathesis never sends them.)
@@ -375,7 +395,8 @@ def test_operation_conforms_to_schema(served: Served, route: str) -> None:
 
     for kwargs in WELL_FORMED.get(route, []):
         # The spare key's id is known only once it is made.
-        params = {k: served.spare_key if k == "key_id" else v for k, v in kwargs.get("path_parameters", {}).items()}
+        made = {"key_id": served.spare_key, "bulletin": served.bulletin}
+        params = {k: made.get(k, v) for k, v in kwargs.get("path_parameters", {}).items()}
         check(operation.Case(**{**kwargs, "path_parameters": params}), well_formed=True)
     for kwargs in MALFORMED.get(route, []):
         check(operation.Case(**kwargs))

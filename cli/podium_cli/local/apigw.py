@@ -136,6 +136,11 @@ class LocalApi:
         self.routes = routes_from_template(self.template)
         self.refs = dict(refs)
         self._handlers: dict[str, Handler] = {}
+        # Every function's variables now, not as each is loaded: in one process the handlers share os.environ,
+        # and one that reads its (cached) settings first must already see the others' (PODIUM_SIGNING_SECRET…).
+        for name, resource in self.template["Resources"].items():
+            if resource.get("Type") == "AWS::Serverless::Function":
+                os.environ.update(function_environment(self.template, name, self.refs))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:

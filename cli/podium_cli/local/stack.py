@@ -434,7 +434,7 @@ def start(
     functions are pointed at, `channels_url` the fake chat and social APIs."""
     import boto3
 
-    from podium_cli.local.apigw import function_environment, load_function
+    from podium_cli.local.apigw import load_function
     from podium_cli.local.schedules import Scheduler, function_invoker, schedules_from_template
     from podium_cli.local.streams import StreamActivity, StreamPoller, StreamSettings, stream_consumers
     from podium_cli.template import create_tables
@@ -451,10 +451,6 @@ def start(
     refs = {"PodiumTable": TABLE, "PublicUrl": url, **mail_resources(ses_endpoint, data_dir)}
     api = ApiPool(root, refs)
     template = api.template_api.template
-    # Every function's variables now, before any handler reads its (cached) settings: they share this process.
-    for name, resource in template["Resources"].items():
-        if resource.get("Type") == "AWS::Serverless::Function":
-            os.environ.update(function_environment(template, name, refs))
     scheduler = Scheduler(
         schedules_from_template(template), function_invoker(root, template, refs), region=os.environ["AWS_REGION"]
     )
@@ -684,6 +680,8 @@ Podium is running locally on {kind}.
 
   Demo admin key  {key}
   Try:  curl -H "Authorization: Bearer {key}" {u}/v1/programs/{DEMO}/boards/division/mid-west
+  A bulletin now (digests to the outbox, posts to the fake Slack, Teams, X and LinkedIn):
+        curl -X POST -H "Authorization: Bearer {key}" -d '{{"status": "final"}}' {u}/v1/programs/{DEMO}/bulletins
 {simulation}
 Data lives in {stack.data_dir} (delete it to start afresh). Ctrl-C stops everything.
 The boards fill in as the stream works through the demo's scores; a line below says when they are up to date.

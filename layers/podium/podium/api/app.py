@@ -81,9 +81,17 @@ def build_app(*routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-def responses(ok: int, ok_schema: dict[str, Any], *errors: int, description: str = "OK") -> dict[int, Any]:
-    """The OpenAPI `responses` of a route: its success schema and the error shape for each error status."""
-    doc: dict[int, Any] = {ok: {"description": description, "content": {"application/json": {"schema": ok_schema}}}}
+def responses(
+    ok: int,
+    ok_schema: dict[str, Any],
+    *errors: int,
+    description: str = "OK",
+    media_types: tuple[str, ...] = ("application/json",),
+) -> dict[int, Any]:
+    """The OpenAPI `responses` of a route: its success schema (in each of its media types) and the error shape
+    for each error status."""
+    content = {media: {"schema": ok_schema} for media in media_types}
+    doc: dict[int, Any] = {ok: {"description": description, "content": content}}
     for status in sorted({400, 401, 404, *errors}):
         doc[status] = {
             "description": _REASONS.get(status, "Error"),

@@ -91,7 +91,8 @@ def _bulletin(who: Principal, program: str, bulletin: str) -> BulletinRecord:
 def make_bulletin(program: str) -> Response[str]:
     who = principal(router)
     who.require(Scope.ADMIN, program)
-    body = parse_json(raw_body(router.current_event.raw_event)) if raw_body(router.current_event.raw_event) else {}
+    event = router.current_event.raw_event
+    body = parse_json(raw_body(event)) if event.get("body") else {}  # no body: a draft
     if not isinstance(body, dict):
         raise BadRequest('send a JSON object: {"status": "draft"} or {"status": "final"}')
     unknown = sorted(set(body) - {"status", "period"})
@@ -159,7 +160,9 @@ def get_post(program: str, bulletin: str) -> Response[str]:
 @router.get(
     "/v1/programs/<program>/bulletins/<bulletin>/card.png",
     summary="The bulletin's image card (1200×675 PNG): the top 10",
-    responses={200: {"description": "a PNG"}, 403: {"description": "forbidden"}, 404: {"description": "none"}},
+    responses=responses(
+        200, {"type": "string", "format": "binary"}, 403, description="A PNG", media_types=("image/png",)
+    ),
     tags=["bulletins"],
 )
 def get_card(program: str, bulletin: str) -> Response[bytes]:
@@ -173,11 +176,19 @@ def get_card(program: str, bulletin: str) -> Response[bytes]:
 @router.get(
     "/v1/programs/<program>/bulletins/<bulletin>/digests/<participant>",
     summary="A participant's digest of the bulletin, as the email shows it (?format=text for the text part)",
-    responses={200: {"description": "HTML or text"}, 403: {"description": "forbidden"}, 404: {"description": "none"}},
+    responses=responses(
+        200,
+        {"type": "string"},
+        403,
+        description="The HTML part, or the text part",
+        media_types=("text/html", "text/plain"),
+    ),
     tags=["bulletins"],
 )
 def get_digest(program: str, bulletin: str, participant: str) -> Response[str]:
     who = principal(router)
+    # Admin only: a digest holds the participant's own unsubscribe link, freshly signed.
+    who.require(Scope.ADMIN, program)
     found = _bulletin(who, program, bulletin)
     email = _digest(found, participant)
     if (router.current_event.query_string_parameters or {}).get("format") == "text":
@@ -207,6 +218,11 @@ def _digest(bulletin: BulletinRecord, participant: str) -> Any:
     return p.digest_email(bulletin, program, snapshot, line, found[0], period)
 
 
+def _link_page(body: str, status: int = 200) -> Response[str]:
+    """An unsubscribe page: its URL is a credential, so no copy is kept and no referrer carries it."""
+    return page_response(body, status=status, extra_headers={"Cache-Control": "no-store"})
+
+
 def _header_safe(text: str) -> str:
     return text.encode("ascii", "replace").decode()
 
@@ -222,11 +238,11 @@ def unsubscribe_page(token: str) -> Response[str]:
     try:
         org, program_id, _ = p.read_unsubscribe(token, now())
     except BadToken as error:
-        return page_response(render("unsubscribe.html", state="bad", message=str(error)), status=400)
+        return _link_page(render("unsubscribe.html", state="bad", message=str(error)), status=400)
     record = store().get_program(org, program_id)
     name = record.program.name if record else program_id
     # A GET changes nothing: mail scanners open links. The button posts to this same, signed URL.
-    return page_response(render("unsubscribe.html", state="confirm", program=name, action=f"/u/{token}"))
+    return _link_page(render("unsubscribe.html", state="confirm", program=name, action=f"/u/{token}"))
 
 
 @router.post(
@@ -236,14 +252,16 @@ def unsubscribe(token: str) -> Response[str]:
     from podium.adapters.pages import render
 
     p = publisher()
-    form = parse_qs(raw_body(router.current_event.raw_event).decode("utf-8", "replace"))
+    # The signed URL is the credential: an empty POST unsubscribes too (RFC 8058's body marks a one-click one).
+    event = router.current_event.raw_event
+    form = parse_qs(raw_body(event).decode("utf-8", "replace")) if event.get("body") else {}
     one_click = form.get("List-Unsubscribe") == ["One-Click"]
     try:
         record, _ = p.unsubscribe(token, now())
     except BadToken as error:
         if one_click:
             return json_response(400, {"error": {"code": "bad_token", "message": str(error)}})
-        return page_response(render("unsubscribe.html", state="bad", message=str(error)), status=400)
+        return _link_page(render("unsubscribe.html", state="bad", message=str(error)), status=400)
     if one_click:
         return Response(200, "text/plain; charset=utf-8", "unsubscribed\n")
-    return page_response(render("unsubscribe.html", state="done", program=record.program.name))
+    return _link_page(render("unsubscribe.html", state="done", program=record.program.name))

@@ -69,6 +69,21 @@ REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "application/json": {"schema": {**_PARTICIPANT, "required": ["name"]}}
     },
     ("/v1/programs/{program}/participants/{participant}", "patch"): {"application/json": {"schema": _PARTICIPANT}},
+    ("/v1/programs/{program}/bulletins", "post"): {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "status": {"type": "string", "enum": ["draft", "final"], "default": "draft"},
+                    "period": {
+                        "type": "string",
+                        "description": "a period of the program's kind (default: the one to report)",
+                    },
+                },
+            }
+        }
+    },
     ("/v1/keys", "post"): {
         "application/json": {
             "schema": {
@@ -83,6 +98,7 @@ REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 
+OPTIONAL_BODIES = {("/v1/programs/{program}/bulletins", "post")}  # no body: a draft of the period to report
 
 _PERIOD = {
     "name": "period",
@@ -126,9 +142,9 @@ PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
 
 @cache
 def document() -> str:
-    from podium.api import admin_routes, board_routes, ingest_routes
+    from podium.api import admin_routes, board_routes, bulletin_routes, ingest_routes
 
-    app = build_app(admin_routes.router, ingest_routes.router, board_routes.router, router)
+    app = build_app(admin_routes.router, ingest_routes.router, board_routes.router, bulletin_routes.router, router)
     schema = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
     schema.setdefault("components", {})["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "an API key (pdk_…) or program token (pdt_…)"}
@@ -136,7 +152,7 @@ def document() -> str:
     schema["security"] = [{"bearer": []}]
     for (path, method), content in REQUEST_BODIES.items():
         operation = schema["paths"][path][method]
-        operation["requestBody"] = {"required": True, "content": content}
+        operation["requestBody"] = {"required": (path, method) not in OPTIONAL_BODIES, "content": content}
     for (path, method), parameters in PARAMETERS.items():
         operation = schema["paths"][path][method]
         named = {p["name"]: p for p in operation.get("parameters", [])}

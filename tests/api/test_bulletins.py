@@ -1,0 +1,120 @@
+"""The bulletin routes through the template's handlers, on moto and on DynamoDB Local: bad bodies are 400s with a
+code, scopes are checked (a digest preview holds a fresh unsubscribe link: admin only), previews answer what a
+final bulletin would send, and an unsubscribe link works once and only as signed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from test_admin import assert_error, make_key, put_program, put_roster
+
+from conftest import PUBLIC_URL, Client
+
+ROUTE = "/v1/programs/sprint/bulletins"
+
+
+@pytest.fixture
+def program(admin: Client) -> Client:
+    put_program(admin)
+    put_roster(admin)
+    r = admin.call("POST", "/v1/programs/sprint/submissions", [{"participant": "ann", "values": {"calls": 4}}])
+    assert r.status == 200, r.text
+    return admin
+
+
+def draft(admin: Client) -> dict[str, Any]:
+    r = admin.call("POST", ROUTE, {"status": "draft"})
+    assert r.status == 201, r.text
+    assert r.headers["location"] == f"{ROUTE}/{r.json['id']}"
+    return dict(r.json)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ([], 400, "bad_request"),
+        ({"status": "sent"}, 400, "invalid_status"),
+        ({"status": "final", "colour": "red"}, 400, "bad_request"),
+        ({"status": "draft", "period": "2026-W99"}, 400, None),
+        ({"status": "draft", "period": "last week"}, 400, None),
+    ],
+)
+def test_a_bad_body_is_a_400_with_a_code(program: Client, body: Any, status: int, code: str | None) -> None:
+    error = assert_error(program.call("POST", ROUTE, body), status, code)
+    assert error["message"]
+
+
+def test_a_body_that_is_not_json_is_a_400(program: Client) -> None:
+    assert_error(program.call("POST", ROUTE, "{nope", content_type="application/json"), 400)
+
+
+def test_no_body_makes_a_draft_that_sends_nothing(program: Client) -> None:
+    r = program.call("POST", ROUTE)
+    assert r.status == 201, r.text
+    assert (r.json["status"], r.json["state"]) == ("draft", "draft")
+    listed = program.call("GET", ROUTE)
+    assert [b["id"] for b in listed.json["bulletins"]] == [r.json["id"]]
+
+
+def test_an_unknown_program_or_bulletin_is_a_404(program: Client) -> None:
+    assert_error(program.call("POST", "/v1/programs/nope/bulletins", {"status": "draft"}), 404)
+    assert_error(program.call("GET", f"{ROUTE}/20261204T000000Z-api-000000"), 404)
+    made = draft(program)
+    assert_error(program.call("GET", f"{ROUTE}/{made['id']}/digests/nobody"), 404)
+
+
+def test_scopes(program: Client) -> None:
+    read = make_key(program, "read")["key"]
+    submit = make_key(program, "submit")["key"]
+    made = draft(program)
+    assert_error(program.call("POST", ROUTE, {"status": "final"}, key=read), 403, "forbidden")
+    assert_error(program.call("POST", ROUTE, {"status": "final"}, key=submit), 403, "forbidden")
+    assert program.call("GET", f"{ROUTE}/{made['id']}", key=read).status == 200
+    assert program.call("GET", f"{ROUTE}/{made['id']}/post", key=read).status == 200
+    assert_error(program.call("GET", f"{ROUTE}/{made['id']}/digests/ann", key=read), 403, "forbidden")
+
+
+def test_the_previews_show_what_would_be_sent(program: Client, stream: Any) -> None:
+    stream.drain()  # the standings the bulletin reads
+    made = draft(program)
+    post = program.call("GET", f"{ROUTE}/{made['id']}/post")
+    assert post.status == 200 and "Ann" in post.json["text"], post.text
+    card = program.call("GET", f"{ROUTE}/{made['id']}/card.png")
+    assert card.status == 200 and card.headers["content-type"] == "image/png"
+    assert bytes(card.raw.body).startswith(b"\x89PNG\r\n\x1a\n")
+    html = program.call("GET", f"{ROUTE}/{made['id']}/digests/ann")
+    assert html.status == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.headers["x-digest-subject"].startswith("Sprint")
+    text = program.call("GET", f"{ROUTE}/{made['id']}/digests/ann", query="format=text")
+    assert text.headers["content-type"].startswith("text/plain")
+    assert "Rank: #1 of 3" in text.text and "Points: 4" in text.text, text.text
+    assert f"{PUBLIC_URL}/u/" in text.text
+
+
+def test_an_unsubscribe_link_asks_then_stops_and_a_changed_one_is_refused(program: Client) -> None:
+    made = draft(program)
+    text = program.call("GET", f"{ROUTE}/{made['id']}/digests/ann", query="format=text").text
+    found = re.search(r"/u/(\S+)", text)
+    assert found is not None, text
+    token = found.group(1)
+
+    page = program.call("GET", f"/u/{token}", key="")
+    assert page.status == 200 and "<form" in page.text and "Sprint" in page.text
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+
+    done = program.call("POST", f"/u/{token}", "confirm=stop", key="", content_type="application/x-www-form-urlencoded")
+    assert done.status == 200 and "<form" not in done.text, done.text
+    again = program.call(
+        "POST", f"/u/{token}", "List-Unsubscribe=One-Click", key="", content_type="application/x-www-form-urlencoded"
+    )
+    assert (again.status, again.text) == (200, "unsubscribed\n")  # the same again changes nothing, and says so
+
+    changed = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    bad = program.call(
+        "POST", f"/u/{changed}", "List-Unsubscribe=One-Click", key="", content_type="application/x-www-form-urlencoded"
+    )
+    assert_error(bad, 400, "bad_token")
+    page = program.call("GET", f"/u/{changed}", key="")
+    assert page.status == 400 and "text/html" in page.headers["content-type"]
