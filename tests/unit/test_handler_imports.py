@@ -63,7 +63,7 @@ def modules_after_import(function: str) -> set[str]:
 
 
 def test_every_function_has_a_handler_module():
-    assert FUNCTIONS == ["admin", "aggregate", "boards", "ingest", "rollover"]
+    assert FUNCTIONS == ["admin", "aggregate", "boards", "ingest", "publish", "rollover"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
