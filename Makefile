@@ -58,6 +58,7 @@ bench: install dynamodb-local ## Print the benchmarks' figures (domain, ingest, 
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/boards.py
+	$(BIN)/python bench/digests.py
 	$(BIN)/python bench/layer.py
 
 layer: install ## Build the Lambda layer into build/layer as `sam build` does (locked wheels from PyPI)
