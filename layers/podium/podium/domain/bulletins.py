@@ -99,8 +99,13 @@ class Snapshot:
     @property
     def fingerprint(self) -> str:
         """What the bulletin's numbers are: equal fingerprints mean nothing new to tell."""
-        body = [self.period, [(p.id, p.points, sorted(p.metrics.items())) for p in self.participants]]
-        return hashlib.sha256(json.dumps(body, default=str).encode()).hexdigest()[:32]
+
+        def build() -> str:
+            body = [self.period, [(p.id, p.points, sorted(p.metrics.items())) for p in self.participants]]
+            return hashlib.sha256(json.dumps(body, default=str).encode()).hexdigest()[:32]
+
+        found: str = self._index("fingerprint", build)
+        return found
 
     @property
     def has_scores(self) -> bool:
@@ -126,7 +131,13 @@ class Snapshot:
         return found.get(team)
 
     def division_teams(self, division: str | None) -> list[GroupLine]:
-        return [t for t in self.teams if t.parent == division]
+        def build() -> dict[str | None, list[GroupLine]]:
+            found: dict[str | None, list[GroupLine]] = {}
+            for t in self.teams:
+                found.setdefault(t.parent, []).append(t)
+            return found
+
+        return list(self._index("division_teams", build).get(division, []))
 
     def _index(self, name: str, build: Any) -> Any:
         """A lookup built once per snapshot (a digest per participant reads them 25,000 times)."""
@@ -465,12 +476,13 @@ def digest_of(snapshot: Snapshot, program: Program, line: Line, period: str) -> 
         members = snapshot.team_board(line.team)
         team_size = len(members)
         for member in members:
-            name = line.name if member.id == line.id else public_name(member)
-            if name is None:
-                continue
-            if len(board) < TEAM_ROWS or member.id == line.id:
-                board.append(BoardRow(member.team_rank or 0, name, member.points, member.id == line.id))
-    group_name, groups = program.name, len(snapshot.divisions) + len([t for t in snapshot.teams if t.parent is None])
+            me = member.id == line.id
+            if len(board) >= TEAM_ROWS and not me:
+                continue  # the first rows and the participant's own: no name looked up for the rest
+            name = line.name if me else public_name(member)
+            if name is not None:
+                board.append(BoardRow(member.team_rank or 0, name, member.points, me))
+    group_name, groups = program.name, len(snapshot.divisions) + len(snapshot.division_teams(None))
     if team_line is not None and team_line.parent is not None:
         division = next((d for d in snapshot.divisions if d.id == team_line.parent), None)
         group_name = division.name if division else team_line.parent

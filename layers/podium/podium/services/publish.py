@@ -200,8 +200,9 @@ class Publisher:
         org, program_id = bulletin.org, bulletin.program
         program = find_program(self.store, org, program_id).program
         snapshot = self._load(bulletin)
-        before = self.bulletins.get_bulletin(org, program_id, bulletin.previous) if bulletin.previous else None
-        previous = self._snapshot(before)
+        previous = None  # the post's climbers are against it; digests carry their own movement
+        if bulletin.previous and program.bulletins.channels:
+            previous = self._snapshot(self.bulletins.get_bulletin(org, program_id, bulletin.previous))
         done = self.bulletins.sends(org, program_id, bulletin.id)
         posts = self._post_all(bulletin, program, snapshot, previous, done)
         digests, finished = self._mail_all(bulletin, program, snapshot, done)
