@@ -8,8 +8,7 @@ submissions in this week (1 in 20 none, so unscored digests exist too). Everythi
 own path in memory, as the in-memory tests do (tests/unit/services/demo_program.py): the roster is saved into a
 podium_cli.memory.MemoryTable, the submissions are put into its log and a MemoryStream runs the aggregator's
 cascade to the end (in batches of 1,000, not the template's 100: the cascade is setup, not measured), so the
-standings the publisher reads are the aggregator's. The table is IndexedTable, the twin with its participant
-standings indexed: the twin finds one by sorting all it holds, which makes a 25,000-person cascade quadratic. The
+standings the publisher reads are the aggregator's. The
 bulletins are podium_cli.memory.MemoryBulletins, which deep-copies a snapshot where DynamoBulletins gzips JSON:
 that copy is in the building and delivering times (figure 4 times it). A first final bulletin is made
 and then a third of the people score again (and the cascade runs again), so the measured bulletin has a previous
@@ -88,7 +87,6 @@ from podium.domain.periods import end_instant, parse_period
 from podium.domain.program import program_from_dict
 from podium.domain.records import read_roster_csv
 from podium.domain.roster import roster_as_of
-from podium.domain.standings import ParticipantStanding
 from podium.domain.submissions import Submission
 from podium.services.ports import BulletinState, Email, ProgramRecord, StoredSubmission
 from podium.services.publish import Publisher
@@ -186,59 +184,6 @@ def listed(calls: Counter[tuple[str, str]], writes: bool) -> str:
     return ", ".join(f"{name} {n:,}" for name, n in chosen) or "none"
 
 
-# --- the table ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class IndexedTable(MemoryTable):
-    """MemoryTable with its participant standings indexed: the twin finds a standing by scanning and sorting every
-    one it holds, which makes a 25,000-person cascade quadratic (DynamoDB answers these with a key or a query).
-    Same answers, in the same order."""
-
-    by_team: dict[tuple[str, str, str, str], set[str]] = field(default_factory=dict)
-    by_who: dict[tuple[str, str, str, str], set[str]] = field(default_factory=dict)
-    by_period: dict[tuple[str, str, str], set[tuple[str, str]]] = field(default_factory=dict)
-
-    def _indexed(self, org: str, program: str, team: str, period: str, participant: str) -> None:
-        held = (org, program, team, period, participant) in self.participant_standings
-        for index, key, item in (
-            (self.by_team, (org, program, team, period), participant),
-            (self.by_who, (org, program, period, participant), team),
-            (self.by_period, (org, program, period), (team, participant)),
-        ):
-            found: set[Any] = index.setdefault(key, set())  # type: ignore[attr-defined]
-            if held:
-                found.add(item)
-            else:
-                found.discard(item)
-
-    def put_participant_standing(
-        self, org: str, program: str, standing: ParticipantStanding, watermark: str | None = None
-    ) -> None:
-        super().put_participant_standing(org, program, standing, watermark)
-        self._indexed(org, program, standing.team, standing.period, standing.participant)
-
-    def delete_participant_standing(
-        self, org: str, program: str, team: str, period: str, participant: str, watermark: str | None = None
-    ) -> None:
-        super().delete_participant_standing(org, program, team, period, participant, watermark)
-        self._indexed(org, program, team, period, participant)
-
-    def find_participant_standing(
-        self, org: str, program: str, period: str, participant: str
-    ) -> ParticipantStanding | None:
-        teams = sorted(self.by_who.get((org, program, period, participant), ()))
-        return self.participant_standings[(org, program, teams[0], period, participant)][0] if teams else None
-
-    def team_standings(self, org: str, program: str, team: str, period: str) -> list[ParticipantStanding]:
-        who = sorted(self.by_team.get((org, program, team, period), ()))
-        return [self.participant_standings[(org, program, team, period, w)][0] for w in who]
-
-    def everyone(self, org: str, program: str, period: str) -> list[ParticipantStanding]:
-        held = sorted(self.by_period.get((org, program, period), ()))
-        return [self.participant_standings[(org, program, t, period, w)][0] for t, w in held]
-
-
 # --- the mailer -----------------------------------------------------------------------------------------------
 
 
@@ -308,7 +253,7 @@ def rss_peak(every: float = 0.02) -> Iterator[list[int]]:
 
 @dataclass
 class World:
-    table: IndexedTable
+    table: MemoryTable
     bulletins: MemoryBulletins
     calls: Calls
     participants: int
@@ -399,7 +344,7 @@ def build(participants: int) -> World:
     roster = read_roster_csv(roster_csv(participants))
     people = list(roster.participants.values())
     expect(len(people) == participants, f"the roster has {len(people)} people, not {participants}")
-    table = IndexedTable()
+    table = MemoryTable()
     world = World(
         table,
         MemoryBulletins(),

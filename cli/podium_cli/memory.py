@@ -79,6 +79,13 @@ class MemoryTable:
     participant_standings: dict[tuple[str, str, str, str, str], tuple[ParticipantStanding, str | None]] = field(
         default_factory=dict
     )
+    # The standings' keys by team, by participant and by period, as DynamoDB's key and queries find them: a scan
+    # of every standing on each read makes a 25,000-participant cascade quadratic.
+    _by_team: dict[tuple[str, str, str, str], set[str]] = field(default_factory=dict, repr=False, compare=False)
+    _by_who: dict[tuple[str, str, str, str], set[str]] = field(default_factory=dict, repr=False, compare=False)
+    _by_period: dict[tuple[str, str, str], set[tuple[str, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     groups: dict[GroupKey, tuple[GroupStanding, str | None]] = field(default_factory=dict)
     events: list[StandingsEvent] = field(default_factory=list)
     pulses: dict[ProgramRef, Pulse] = field(default_factory=dict)
@@ -192,10 +199,22 @@ class MemoryTable:
     def find_participant_standing(
         self, org: str, program: str, period: str, participant: str
     ) -> ParticipantStanding | None:
-        for (o, p, _, k, who), (standing, _) in sorted(self.participant_standings.items()):
-            if (o, p, k, who) == (org, program, period, participant):
-                return standing
-        return None
+        teams = sorted(self._by_who.get((org, program, period, participant), ()))
+        return self.participant_standings[(org, program, teams[0], period, participant)][0] if teams else None
+
+    def _indexed(self, org: str, program: str, team: str, period: str, participant: str) -> None:
+        held = (org, program, team, period, participant) in self.participant_standings
+        entries: list[tuple[dict[Any, set[Any]], tuple[str, ...], Any]] = [
+            (self._by_team, (org, program, team, period), participant),
+            (self._by_who, (org, program, period, participant), team),
+            (self._by_period, (org, program, period), (team, participant)),
+        ]
+        for index, key, item in entries:
+            found = index.setdefault(key, set())
+            if held:
+                found.add(item)
+            else:
+                found.discard(item)
 
     def put_participant_standing(
         self, org: str, program: str, standing: ParticipantStanding, watermark: str | None = None
@@ -205,6 +224,7 @@ class MemoryTable:
         if _refused(old, watermark) or old == (standing, watermark):
             return
         self.participant_standings[key] = (standing, watermark)
+        self._indexed(*key)
         divisions = frozenset(d for d in (standing.division, old[0].division if old else "") if d)
         team = TeamPeriod(org, program, standing.team, standing.period)
         self._emit(ParticipantStandingChanged("", team, divisions))
@@ -217,29 +237,18 @@ class MemoryTable:
         if old is None or _refused(old, watermark):
             return
         del self.participant_standings[key]
+        self._indexed(*key)
         divisions = frozenset({old[0].division} - {""})
         ref = TeamPeriod(org, program, team, period)
         self._emit(ParticipantStandingChanged("", ref, divisions))
 
     def team_standings(self, org: str, program: str, team: str, period: str) -> list[ParticipantStanding]:
-        return [
-            s
-            for (o, p, t, k, _), (s, _) in sorted(self.participant_standings.items())
-            if (o, p, t, k)
-            == (
-                org,
-                program,
-                team,
-                period,
-            )
-        ]
+        who = sorted(self._by_team.get((org, program, team, period), ()))
+        return [self.participant_standings[(org, program, team, period, w)][0] for w in who]
 
     def everyone(self, org: str, program: str, period: str) -> list[ParticipantStanding]:
-        return [
-            s
-            for (o, p, _, k, _), (s, _) in sorted(self.participant_standings.items())
-            if (o, p, k) == (org, program, period)
-        ]
+        held = sorted(self._by_period.get((org, program, period), ()))
+        return [self.participant_standings[(org, program, t, period, w)][0] for t, w in held]
 
     def get_group(
         self, org: str, program: str, level: GroupLevel, ref: str, parent: str, period: str
