@@ -342,9 +342,18 @@ def ses_server(outbox: Outbox) -> Iterator[str]:
 # --- the page ------------------------------------------------------------------------------------------------
 
 
+OUTBOX_PAGE_ROWS = 300  # the newest; one bulletin of the demo is 230 digests and its posts
+
+
 def outbox_page(outbox: Outbox, schedules: list[dict[str, Any]]) -> str:
     from podium.adapters.pages import render
 
+    entries = outbox.entries()
     return render(
-        "outbox.html", packages=LOCAL_TEMPLATES, entries=outbox.entries(), schedules=schedules, folder=outbox.folder
+        "outbox.html",
+        packages=LOCAL_TEMPLATES,
+        entries=entries[:OUTBOX_PAGE_ROWS],
+        total=len(entries),
+        schedules=schedules,
+        folder=outbox.folder,
     )

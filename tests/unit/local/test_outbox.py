@@ -203,3 +203,15 @@ def test_an_empty_outbox_says_so_and_names_the_functions_with_schedules(tmp_path
     assert "Nothing has been sent yet." in page
     assert "DigestFunction" in page and "podium local fire DigestFunction" in page
     assert "no function a schedule" in outbox_page(Outbox(tmp_path), [])
+
+
+def test_the_page_lists_the_newest_rows_and_says_how_many_there_are(tmp_path: Path) -> None:
+    from podium_cli.local.outbox import OUTBOX_PAGE_ROWS
+
+    outbox = Outbox(tmp_path / "outbox")
+    for i in range(OUTBOX_PAGE_ROWS + 5):
+        outbox.record_post("POST", "/slack", {"Content-Type": "application/json"}, f'{{"text": "post {i}"}}'.encode())
+    page = outbox_page(outbox, [])
+    assert page.count("<tr>") == OUTBOX_PAGE_ROWS + 1  # the header row too
+    assert f"The newest {OUTBOX_PAGE_ROWS} of {OUTBOX_PAGE_ROWS + 5}" in page
+    assert f"post {OUTBOX_PAGE_ROWS + 4}" in page and "post 0<" not in page
