@@ -23,7 +23,7 @@ import boto3
 import botocore.client
 import pytest
 
-from conftest import REFS, ROOT, Client
+from conftest import REFS, ROOT, Client, _clear_caches
 from podium_cli.local.apigw import LambdaContext, load_function, routes_from_template
 from podium_cli.local.schedules import schedules_from_template
 from podium_cli.local.streams import stream_consumers
@@ -177,8 +177,6 @@ SENDER = "Podium <podium@example.org>"
 @pytest.fixture
 def mail(admin: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Digests on: a sender (moto's SES verifies it), as the SenderAddress parameter gives a deployment."""
-    from conftest import _clear_caches
-
     boto3.client("sesv2").create_email_identity(EmailIdentity="podium@example.org")
     monkeypatch.setenv("PODIUM_MAIL_FROM", SENDER)
     monkeypatch.setenv("PODIUM_SES_MAX_SEND_RATE", "100")  # moto has no sesv2 GetAccount
