@@ -89,7 +89,7 @@ from podium.domain.records import read_roster_csv
 from podium.domain.roster import roster_as_of
 from podium.domain.submissions import Submission
 from podium.services.ports import BulletinState, Email, ProgramRecord, StoredSubmission
-from podium.services.publish import Publisher
+from podium.services.publish import Publisher, digest_message
 from podium_cli.memory import MemoryBulletins, MemoryStream, MemoryTable, with_history
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -407,16 +407,11 @@ class Baseline:
             start = clock()
             rendered = render_digest(self.digest, links)
             rendered_at = clock()
-            email = Email(
+            email = digest_message(
+                rendered,
+                links,
                 to=self.to,
                 sender=self.publisher.sender,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
-                headers={
-                    "List-Unsubscribe": f"<{links.unsubscribe}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
                 tags={"program": PROGRAM, "bulletin": "baseline"},
             )
             mime(email)

@@ -86,6 +86,24 @@ class DigestLinks:
     unsubscribe: str  # the page that confirms an unsubscribe; a POST to it (RFC 8058 one-click) unsubscribes
 
 
+def digest_message(
+    rendered: RenderedDigest, links: DigestLinks, *, to: str, sender: str, tags: dict[str, str]
+) -> Email:
+    """A rendered digest as the email SES is handed: its parts and RFC 8058's one-click unsubscribe headers."""
+    return Email(
+        to=to,
+        sender=sender,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        headers={
+            "List-Unsubscribe": f"<{links.unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        tags=tags,
+    )
+
+
 class RateLimiter:
     """At most `rate` acquisitions a second, across threads (SES's send rate is per second, per account)."""
 
@@ -336,19 +354,8 @@ class Publisher:
     ) -> Email:
         digest = digest_of(snapshot, program, line, period)
         links = self.digest_links(bulletin.org, program, line.id)
-        rendered = self.render_digest(digest, links)
-        return Email(
-            to=who.email,
-            sender=self.sender,
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
-            headers={
-                "List-Unsubscribe": f"<{links.unsubscribe}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
-            tags={"program": _tag(program.id), "bulletin": _tag(bulletin.id)},
-        )
+        tags = {"program": _tag(program.id), "bulletin": _tag(bulletin.id)}
+        return digest_message(self.render_digest(digest, links), links, to=who.email, sender=self.sender, tags=tags)
 
     def digest_links(self, org: str, program: Program, participant: str) -> DigestLinks:
         root = f"{self.public_url}/p/{quote(org, safe='')}/{quote(program.id, safe='')}"
