@@ -132,18 +132,25 @@ def mail_resources(moto_endpoint: str, data_dir: Path) -> dict[str, str]:
     return {"LinkSigningKey": SIGNING_SECRET_NAME, "MailConfigurationSet": CONFIGURATION_SET}
 
 
-def channel_secrets(channels_url: str) -> dict[str, str]:
-    """The demo program's channel secrets (examples/healthcare-sales/program.yaml), as a deployment keeps them in
-    SSM: Slack's and Teams' webhook URLs at the fake services, and made-up X and LinkedIn tokens."""
+def channel_secrets(program_file: Path, channels_url: str) -> dict[str, str]:
+    """A secret for each channel the program file names, as a deployment keeps them in SSM: Slack's and Teams'
+    webhook URLs at the fake services, made-up X and LinkedIn tokens, a webhook signing secret."""
+    import base64
     import secrets
 
-    prefix = f"/podium/prod/{DEMO}"
-    return {
-        f"{prefix}/slack": f"{channels_url}/slack/T0DEMO/B0DEMO/{secrets.token_hex(12)}",
-        f"{prefix}/teams": f"{channels_url}/teams/workflows/{secrets.token_hex(16)}/triggers/manual/paths/invoke",
-        f"{prefix}/x": secrets.token_urlsafe(32),
-        f"{prefix}/linkedin": secrets.token_urlsafe(32),
+    from podium.domain.program import ChannelKind, parse_program
+
+    made = {
+        ChannelKind.SLACK: lambda: f"{channels_url}/slack/T0DEMO/B0DEMO/{secrets.token_hex(12)}",
+        ChannelKind.TEAMS: lambda: (
+            f"{channels_url}/teams/workflows/{secrets.token_hex(16)}/triggers/manual/paths/invoke"
+        ),
+        ChannelKind.X: lambda: secrets.token_urlsafe(32),
+        ChannelKind.LINKEDIN: lambda: secrets.token_urlsafe(32),
+        ChannelKind.WEBHOOK: lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
     }
+    channels = parse_program(program_file.read_text(), filename=str(program_file)).bulletins.channels
+    return {c.secret: made[c.kind]() for c in channels}
 
 
 def put_parameters(moto_endpoint: str, parameters: dict[str, str]) -> None:
@@ -445,7 +452,7 @@ def start(
     url = f"http://127.0.0.1:{server.server_address[1]}"
     configure_environment(endpoint, ses_endpoint, f"{url}/outbox/channels", url, channels_url)
     if channels_url:
-        put_parameters(ses_endpoint, channel_secrets(channels_url))
+        put_parameters(ses_endpoint, channel_secrets(root / "examples" / DEMO / "program.yaml", channels_url))
     ddb = boto3.client("dynamodb", endpoint_url=endpoint)
     create_tables(ddb, root / "template.yaml", {"PodiumTable": TABLE})
     refs = {"PodiumTable": TABLE, "PublicUrl": url, **mail_resources(ses_endpoint, data_dir)}
