@@ -451,8 +451,6 @@ def start(
     server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     configure_environment(endpoint, ses_endpoint, f"{url}/outbox/channels", url, channels_url)
-    if channels_url:
-        put_parameters(ses_endpoint, channel_secrets(root / "examples" / DEMO / "program.yaml", channels_url))
     ddb = boto3.client("dynamodb", endpoint_url=endpoint)
     create_tables(ddb, root / "template.yaml", {"PodiumTable": TABLE})
     refs = {"PodiumTable": TABLE, "PublicUrl": url, **mail_resources(ses_endpoint, data_dir)}
@@ -620,6 +618,8 @@ def main(
             root, data_dir, endpoint, port, outbox=outbox, ses_endpoint=ses_endpoint, channels_url=channels.url
         )
         try:
+            if demo:  # the demo program's channels, at this run's fake services
+                put_parameters(ses_endpoint, channel_secrets(root / "examples" / DEMO / "program.yaml", channels.url))
             key = seed_demo(stack) if demo else ""
             seeded = stack.activity.mark()
             print(banner(stack, kind, key, simulating=simulate_scores), flush=True)
