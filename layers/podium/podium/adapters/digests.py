@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
+
 from podium.adapters.pages import environment
 from podium.domain.bulletins import Digest, format_points
 from podium.services.publish import DigestLinks, RenderedDigest
 
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+# A bulletin renders one digest per participant, tens of thousands, and the same figures come back in many of
+# them (a team's board is in each of its members' digests): formatted once each, not 50 times a digest.
+FORMATTED = 4096
+
+
+@cache
+def templates() -> tuple[Template, Template]:
+    """The HTML and text templates, looked up once: Jinja2 would check each file's time on every lookup."""
+    env = environment()
+    return env.get_template("digest/digest.html"), env.get_template("digest/digest.txt")
+
 
 def render_digest(digest: Digest, links: DigestLinks) -> RenderedDigest:
-    env = environment()
+    html_template, text_template = templates()
     context = {
         "d": digest,
         "links": links,
@@ -18,11 +35,11 @@ def render_digest(digest: Digest, links: DigestLinks) -> RenderedDigest:
         "movement_text": movement_text(digest),
         "movement_colour": _colour(digest.movement),
         "change_text": change_text(digest),
-        "points": format_points,
-        "value": value,
+        "points": points,
+        "value": formatted_value,
     }
-    html = env.get_template("digest/digest.html").render(context)
-    text = env.get_template("digest/digest.txt").render(context)
+    html = html_template.render(context)
+    text = text_template.render(context)
     return RenderedDigest(context["subject"], html, text)  # type: ignore[arg-type]
 
 
@@ -69,6 +86,10 @@ def value(x: float | None, unit: str) -> str:
     if unit in ("$", "€", "£"):
         return f"{unit}{shown}"
     return f"{shown} {unit}".strip() if unit else shown
+
+
+points = lru_cache(maxsize=FORMATTED)(format_points)
+formatted_value = lru_cache(maxsize=FORMATTED)(value)
 
 
 def _colour(movement: int | None) -> str:
