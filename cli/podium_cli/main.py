@@ -299,7 +299,8 @@ def _score(args: argparse.Namespace) -> int:
         raise CommandError(f"{e}; {_examples(kind, roster)}") from None
     if since is not None:
         earlier = [s for s in rows.submissions if s.at < since]
-        board = board.since(compute_scorebook(program, roster, earlier, period).board(kind, ref or None))
+        before = compute_scorebook(program, roster, earlier, period).board(kind, ref or None)
+        board = board.since({s.id: s.rank for s in before.standings}, since)
 
     if args.json:
         print(json.dumps(board.as_dict(), indent=2, ensure_ascii=False))

@@ -15,13 +15,13 @@ It is a twin of the DynamoDB adapters for tests and benchmarks, not shipped in t
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import count
 from typing import Any
 
-from podium.domain.bulletins import address_hash
+from podium.domain.bulletins import BoardMarks, address_hash
 from podium.domain.events import (
     DivisionStandingChanged,
     LogChanged,
@@ -396,6 +396,7 @@ class MemoryBulletins:
     send_items: dict[tuple[str, str, str], dict[str, Send]] = field(default_factory=dict)
     opt_outs: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     suppressed: dict[str, str] = field(default_factory=dict)
+    marks: dict[tuple[str, str], dict[str, BoardMarks]] = field(default_factory=dict)
 
     def create_bulletin(self, record: BulletinRecord, snapshot: dict[str, Any]) -> bool:
         key = (record.org, record.program, record.id)
@@ -447,6 +448,19 @@ class MemoryBulletins:
             chosen.add(participant)
         else:
             chosen.discard(participant)
+
+    def write_marks(self, org: str, program: str, marks: Mapping[str, BoardMarks]) -> bool:
+        kept = self.marks.get((org, program), {})
+        first = next(iter(marks.values()), None)
+        newest = max(((m.at, m.bulletin) for m in kept.values()), default=None)
+        if first is None or (newest is not None and newest > (first.at, first.bulletin)):
+            return False
+        self.marks[(org, program)] = copy.deepcopy(dict(marks))
+        return True
+
+    def read_marks(self, org: str, program: str, boards: Iterable[str]) -> dict[str, BoardMarks]:
+        kept = self.marks.get((org, program), {})
+        return {b: copy.deepcopy(kept[b]) for b in set(boards) if b in kept}
 
     def suppressed_addresses(self) -> set[str]:
         return set(self.suppressed)

@@ -118,3 +118,36 @@ def test_an_unsubscribe_link_asks_then_stops_and_a_changed_one_is_refused(progra
     assert_error(bad, 400, "bad_token")
     page = program.call("GET", f"/u/{changed}", key="")
     assert page.status == 400 and "text/html" in page.headers["content-type"]
+
+
+def test_boards_and_scorecards_show_movement_and_badges_since_the_final_bulletin(program: Client, stream: Any) -> None:
+    r = program.call("POST", "/v1/programs/sprint/submissions", [{"participant": "bob", "values": {"calls": 2}}])
+    assert r.status == 200, r.text
+    stream.drain()
+    board = program.call("GET", "/v1/programs/sprint/boards/participants").json
+    assert board["movement_since"] is None and {s["movement"] for s in board["standings"]} == {None}
+
+    made = program.call("POST", ROUTE, {"status": "final"})
+    assert made.status in (201, 202), made.text
+    board = program.call("GET", "/v1/programs/sprint/boards/participants").json
+    assert board["movement_since"] == made.json["created_at"]
+    assert [(s["id"], s["movement"]) for s in board["standings"]] == [("ann", 0), ("bob", 0), ("cat", 0)]
+
+    # Cat scores past both: up two places since the bulletin, and the others down one.
+    r = program.call("POST", "/v1/programs/sprint/submissions", [{"participant": "cat", "values": {"deals": 1}}])
+    assert r.status == 200, r.text
+    stream.drain()
+    board = program.call("GET", "/v1/programs/sprint/boards/participants").json
+    assert [(s["id"], s["movement"]) for s in board["standings"]] == [("cat", 2), ("ann", -1), ("bob", -1)]
+    team = program.call("GET", "/v1/programs/sprint/boards/team/red").json
+    assert [(s["id"], s["movement"]) for s in team["standings"]] == [("cat", 1), ("ann", -1)]
+    page = program.call("GET", "/p/acme/sprint/everyone")
+    assert page.status == 200 and "places moved since the bulletin of" in page.text
+    assert 'title="up 2 since the bulletin of' in page.text
+
+    # The first bulletin's badges are on the scorecard, as its digest told them.
+    card = program.call("GET", "/v1/programs/sprint/participants/ann/scorecard").json
+    assert card["badges_at"] == made.json["created_at"]
+    assert {"kind": "rank", "text": "Reached first place"} in card["badges"]
+    html = program.call("GET", "/p/acme/sprint/participant/ann")
+    assert "Reached first place" in html.text and "Earned at the bulletin of" in html.text

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import BACKENDS, fresh_table
+from podium.domain.bulletins import Badge, BadgeKind, BoardMarks
 from podium.services.ports import BulletinRecord, Bulletins, BulletinState, Send, SendState
 from podium_cli.memory import MemoryBulletins
 
@@ -97,3 +98,40 @@ def test_opt_outs_and_suppressions(bulletins: Bulletins) -> None:
 
     bulletins.suppress_address("Dana@Example.org ", "bounced", AT)
     assert bulletins.suppressed_addresses() == {address_hash("dana@example.org")}
+
+
+def marks(bulletin: str, at: datetime, boards: dict[str, dict[str, int]], **badges: Any) -> dict[str, BoardMarks]:
+    return {
+        ref: BoardMarks(bulletin, "2026-W48", at, ranks, {p: badges[p] for p in ranks if p in badges})
+        for ref, ranks in boards.items()
+    }
+
+
+def test_board_marks_are_kept_per_board_and_replaced_whole(bulletins: Bulletins) -> None:
+    badge = (Badge(BadgeKind.RANK, "Reached the top 3"),)
+    first = marks(
+        "b1", AT, {"participants": {"p1": 1, "p2": 2}, "team:north": {"p1": 1}, "team:gone": {"p2": 1}}, p1=badge
+    )
+    assert bulletins.write_marks("org-a", "contest", first)
+    got = bulletins.read_marks("org-a", "contest", ["participants", "team:north", "team:nobody"])
+    assert got == {"participants": first["participants"], "team:north": first["team:north"]}
+    assert got["team:north"].badges == {"p1": badge}
+    assert bulletins.read_marks("org-b", "contest", ["participants"]) == {}  # another org sees nothing
+
+    # The next bulletin's marks replace all of them: a board it no longer has keeps none of the older ones.
+    later = AT + timedelta(days=7)
+    second = marks("b2", later, {"participants": {"p1": 2, "p2": 1}, "team:north": {"p1": 1}})
+    assert bulletins.write_marks("org-a", "contest", second)
+    got = bulletins.read_marks("org-a", "contest", ["participants", "team:north", "team:gone"])
+    assert set(got) == {"participants", "team:north"} and got["participants"].bulletin == "b2"
+    # An older bulletin's run, late, changes nothing.
+    assert not bulletins.write_marks("org-a", "contest", first)
+    assert bulletins.read_marks("org-a", "contest", ["participants"])["participants"].ranks == {"p1": 2, "p2": 1}
+
+
+def test_large_board_marks_come_back_whole(bulletins: Bulletins) -> None:
+    rng = random.Random(11)  # noqa: S311 - test data
+    # Random ids barely compress: 40,000 of them span more than one item.
+    ranks = {"".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=24)): i for i in range(1, 40_001)}
+    assert bulletins.write_marks("org-a", "contest", marks("b1", AT, {"participants": ranks}))
+    assert bulletins.read_marks("org-a", "contest", ["participants"])["participants"].ranks == ranks

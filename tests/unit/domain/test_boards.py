@@ -1,5 +1,7 @@
 """Boards: rollup to teams and divisions, the drill-down, position ranking and movement."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from conftest import Log, metric_points, metric_values, points, program, ranks, roster
@@ -135,8 +137,15 @@ def test_movement_since_an_earlier_board():
     log.add("a", {"calls": 10}, hours=1)
     earlier = book(program({"key": "calls"}), people, list(log)).board("participants")
     log.add("b", {"calls": 20}, hours=2)
-    now = book(program({"key": "calls"}), people, log).board("participants").since(earlier)
-    assert {s.id: s.movement for s in now.standings} == {"b": 1, "a": -1}
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    now = book(program({"key": "calls"}), people, log).board("participants").since({"a": 1, "c": 2}, at)
+    assert {s.id: s.movement for s in now.standings} == {"b": None, "a": -1}  # b was not on the earlier board
+    assert now.moved_since == at and now.as_dict()["movement_since"] == at.isoformat()
+    again = book(program({"key": "calls"}), people, log).board("participants")
+    assert {s.id: s.movement for s in again.since({s.id: s.rank for s in earlier.standings}, at).standings} == {
+        "b": 1,
+        "a": -1,
+    }
 
 
 def test_program_board_includes_teams_without_a_division_and_people_without_a_team():

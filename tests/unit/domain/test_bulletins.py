@@ -10,18 +10,23 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from podium.domain.bulletins import (
+    Badge,
     BadgeKind,
+    BoardMarks,
+    GroupLine,
     Line,
     Snapshot,
     changes,
     compared,
     due_slot,
+    marks_apply,
+    marks_of,
     period_name,
     reported_period,
 )
 from podium.domain.errors import InvalidProgram
 from podium.domain.periods import parse_period
-from podium.domain.program import BulletinSettings, ChannelKind, parse_schedule, program_from_dict
+from podium.domain.program import BulletinSettings, ChannelKind, Weekday, parse_schedule, program_from_dict
 from podium.domain.tokens import BadToken, sign, verify
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -159,3 +164,40 @@ def test_signed_tokens() -> None:
             verify(key, "unsubscribe", forged, now)
     with pytest.raises(BadToken):
         verify(key, "login", token, now)
+
+
+def test_marks_keep_each_boards_ranks_and_the_badges_with_the_team() -> None:
+    at = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+    first_in_team = (Badge(BadgeKind.FIRST_IN_TEAM, "First in the team"),)
+    snapshot = Snapshot(
+        "2026-W48",
+        (
+            Line("a", "A", "north", 1, 90, {}, team_rank=1, badges=first_in_team),
+            Line("b", "B", "south", 2, 50, {}, team_rank=1),
+            Line("c", "C", "north", 3, 10, {}, team_rank=2),
+            Line("d", "D", None, 4, 5, {}, team_rank=2),  # in no team: ranked on the program board
+        ),
+        teams=(GroupLine("north", "North", "east", 1, 100, 2), GroupLine("south", "South", "east", 2, 50, 1)),
+        divisions=(GroupLine("east", "East", None, 1, 75, 3),),
+    )
+    got = marks_of(snapshot, "b1", at)
+    assert {ref: m.ranks for ref, m in got.items()} == {
+        "participants": {"a": 1, "b": 2, "c": 3, "d": 4},
+        "team:north": {"a": 1, "c": 2},
+        "team:south": {"b": 1},
+        "division:east": {"north": 1, "south": 2},
+        "program": {"east": 1, "d": 2},
+    }
+    assert got["team:north"].badges == {"a": first_in_team} and not got["participants"].badges
+    assert {(m.bulletin, m.period, m.at) for m in got.values()} == {("b1", "2026-W48", at)}
+    assert BoardMarks.from_dict("b1", "2026-W48", at, got["team:north"].as_dict()) == got["team:north"]
+
+
+@pytest.mark.parametrize(
+    ("board_period", "applies"),
+    [("2026-W48", True), ("2026-W49", True), ("2027-W02", True), ("2026-W47", False), ("2026-11", False)],
+)
+def test_movement_is_since_the_bulletin_for_its_period_and_later_ones(board_period: str, applies: bool) -> None:
+    mark = BoardMarks("b1", "2026-W48", datetime(2026, 11, 30, tzinfo=UTC), {"a": 1})
+    assert marks_apply(mark, parse_period(board_period), Weekday.MONDAY) is applies
+    assert not marks_apply(None, parse_period("2026-W48"), Weekday.MONDAY)

@@ -21,7 +21,7 @@ from podium.domain.program import program_from_dict
 from podium.domain.records import read_roster_csv, read_submissions_csv
 from podium.services.auth import issue_key, program_token
 from podium.services.ports import ApiKey, ProgramRecord, Scope, StoredSubmission
-from podium_cli.memory import MemoryStream, MemoryTable, with_history
+from podium_cli.memory import MemoryBulletins, MemoryStream, MemoryTable, with_history
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "healthcare-sales"
@@ -55,6 +55,7 @@ class Demo:
     submit_token: str
     now: datetime
     files: dict[str, Path]
+    bulletins: MemoryBulletins  # what the pages read the latest final bulletin's marks from
 
     def get(self, path: str, query: str = "", **headers: str) -> Any:
         reply = self.api.request("GET", path, headers=headers, query=query)
@@ -110,11 +111,13 @@ def build_demo(tmp: Path, monkeypatch: pytest.MonkeyPatch, *, visibility: str = 
     from podium.api import board_routes, page_routes
     from podium_cli.local.apigw import LocalApi
 
+    bulletins = MemoryBulletins()
     for module in (page_routes, board_routes):
         monkeypatch.setattr(module, "store", lambda: table)
         monkeypatch.setattr(module, "standings", lambda: table)
+        monkeypatch.setattr(module, "bulletins", lambda: bulletins)
         monkeypatch.setattr(module, "now", lambda: now)
     monkeypatch.setattr("podium.api.app.store", lambda: table)
     monkeypatch.setenv("PODIUM_TABLE", "in-memory")
     api = LocalApi(ROOT, {"PodiumTable": "in-memory"})
-    return Demo(api, table, issued.token, read_token, submit_token, now, files)
+    return Demo(api, table, issued.token, read_token, submit_token, now, files, bulletins)

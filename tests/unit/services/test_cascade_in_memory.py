@@ -29,7 +29,7 @@ from podium.services.auth import Principal
 from podium.services.boards import read_board
 from podium.services.ports import ProgramRecord, Scope, StoredSubmission
 from podium.services.verify import verify
-from podium_cli.memory import MemoryStream, MemoryTable, new_version, with_history
+from podium_cli.memory import MemoryBulletins, MemoryStream, MemoryTable, new_version, with_history
 from programs import BACKDATE_DAYS, PROGRAM_RELATIVE, PROGRAM_SUMS, STANDING_FIELDS, VALUES
 
 ORG = "acme"
@@ -178,7 +178,8 @@ def boards(world: World, period_key: str, *, stored: bool) -> dict[str, Any]:
     names += [(BoardKind.DIVISION, d) for d in roster.divisions] + [(BoardKind.TEAM, t) for t in roster.teams]
     if stored:
         found = {
-            f"{k}/{r}": read_board(world.table, world.table, ADMIN, "sprint", k, r, period_key, NOW) for k, r in names
+            f"{k}/{r}": read_board(world.table, world.table, MemoryBulletins(), ADMIN, "sprint", k, r, period_key, NOW)
+            for k, r in names
         }  # type: ignore[arg-type]
     else:
         log = [s.submission for p in roster.participants for s in world.table.list_submissions(ORG, "sprint", p)]

@@ -16,17 +16,22 @@ from demo_program import ORG, PROGRAM, Demo, build_demo
 from podium.adapters.digests import render_digest
 from podium.adapters.mail import mime
 from podium.domain.announcements import Announcement, Card, Image
-from podium.domain.bulletins import BulletinStatus, Snapshot
-from podium.domain.program import ChannelConfig
+from podium.domain.boards import Board, BoardKind
+from podium.domain.bulletins import BadgeKind, BulletinStatus, Snapshot, marks_of
+from podium.domain.periods import parse_period, period_of_day
+from podium.domain.program import ChannelConfig, Weekday
 from podium.domain.submissions import Submission
 from podium.domain.text import number
 from podium.domain.tokens import BadToken
+from podium.services.auth import Principal
+from podium.services.boards import read_board, read_scorecard
 from podium.services.ports import (
     BulletinState,
     ChannelFailed,
     Delivery,
     Email,
     MailRejected,
+    Scope,
     SendState,
     StoredSubmission,
 )
@@ -128,7 +133,7 @@ def _with_channels(document: dict[str, Any], roster: str) -> tuple[dict[str, Any
 @pytest.fixture
 def world(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     demo = build_demo(tmp_path, monkeypatch, tweak=_with_channels)
-    yield World(demo, MemoryBulletins(), FakeMailer(), {}, set(), [demo.now])
+    yield World(demo, demo.bulletins, FakeMailer(), {}, set(), [demo.now])
 
 
 def _parsed(message: Email) -> email.message.EmailMessage:
@@ -322,3 +327,105 @@ def test_cards_show_the_public_board(world: World) -> None:
     (top,) = cards
     assert top.program == "Q4 Sales Sprint" and top.heading == "Top 10" and len(top.rows) == 10
     assert top.period.startswith("week of ")
+
+
+# --- what the board pages show of the latest final bulletin --------------------------------------------------------
+
+READER = Principal(ORG, frozenset({Scope.READ}), "test")
+
+
+def _board(world: World, kind: BoardKind, ref: str | None = None, period: str | None = None) -> Board:
+    return read_board(
+        world.demo.table, world.demo.table, world.bulletins, READER, PROGRAM, kind, ref, period, world.clock[0]
+    )
+
+
+def test_boards_show_no_movement_before_any_final_bulletin(world: World) -> None:
+    world.publisher().make(ORG, PROGRAM, BulletinStatus.DRAFT, "api", world.clock[0])  # a draft is no baseline
+    board = _board(world, BoardKind.PARTICIPANTS)
+    assert board.moved_since is None and {s.movement for s in board.standings} == {None}
+    assert board.as_dict()["movement_since"] is None
+
+
+def test_every_board_shows_movement_since_the_latest_final_bulletin(world: World) -> None:
+    made = world.final()
+    before = {(k, r): _board(world, k, r) for k, r in _boards(world)}
+    # Right after it, nobody has moved since it, on any board.
+    for board in before.values():
+        assert board.moved_since == made.created_at
+        assert {s.movement for s in board.standings} == {0}, board.ref
+
+    last = before[BoardKind.PARTICIPANTS, None].standings[-1]
+    world.clock[0] += timedelta(minutes=10)
+    world.score(last.id, 500)  # from last to first
+    everyone = _board(world, BoardKind.PARTICIPANTS)
+    after = {s.id: s for s in everyone.standings}
+    was = {s.id: s.rank for s in before[BoardKind.PARTICIPANTS, None].standings}
+    assert after[last.id].rank == 1 and after[last.id].movement == last.rank - 1
+    assert all(s.movement == was[s.id] - s.rank for s in everyone.standings)
+    assert sum(1 for s in everyone.standings if (s.movement or 0) < 0) >= 1
+
+    # The team board ranks the team's members: movement is in the team's ranks, not the program's.
+    team = world.demo.table.get_participants(ORG, PROGRAM, [last.id])[0].team_id
+    assert team is not None
+    team_before = {s.id: s.rank for s in before[BoardKind.TEAM, team].standings}
+    team_board = _board(world, BoardKind.TEAM, team)
+    assert all(s.movement == team_before[s.id] - s.rank for s in team_board.standings)
+    assert next(s for s in team_board.standings if s.id == last.id).movement == team_before[last.id] - 1
+
+    # A board of a period before the bulletin's shows no movement: the bulletin is not "since" for it.
+    reported = parse_period(made.period, Weekday.MONDAY)
+    assert reported.first_day is not None
+    earlier = period_of_day(reported.first_day - timedelta(days=1), reported.kind, Weekday.MONDAY)
+    old = _board(world, BoardKind.PARTICIPANTS, period=earlier.key)
+    assert old.moved_since is None and {s.movement for s in old.standings} <= {None}
+
+
+def _boards(world: World) -> list[tuple[BoardKind, str | None]]:
+    roster = world.demo.table.list_participants(ORG, PROGRAM)
+    teams = sorted({p.team_id for p in roster if p.team_id})
+    divisions = sorted({p.division_id for p in roster if p.division_id})
+    return [
+        (BoardKind.PROGRAM, None),
+        (BoardKind.PARTICIPANTS, None),
+        *((BoardKind.DIVISION, d) for d in divisions),
+        *((BoardKind.TEAM, t) for t in teams),
+    ]
+
+
+def test_the_scorecard_shows_the_badges_of_the_latest_final_bulletin(world: World) -> None:
+    world.final()
+    last = _board(world, BoardKind.PARTICIPANTS).standings[-1]
+    world.clock[0] += timedelta(minutes=10)
+    world.score(last.id, 500)
+    made = world.final()
+    card = read_scorecard(
+        world.demo.table, world.demo.table, world.bulletins, READER, PROGRAM, last.id, None, world.clock[0]
+    )
+    kinds = {b.kind for b in card.badges}
+    assert BadgeKind.TOP_IMPROVER in kinds and BadgeKind.RANK in kinds, card.badges
+    assert card.badges_at == made.created_at
+    snapshot = Snapshot.from_dict(world.bulletins.snapshot(ORG, PROGRAM, made.id))
+    line = snapshot.line(last.id)
+    assert line is not None and card.badges == line.badges
+    assert card.as_dict()["badges"] == [b.as_dict() for b in line.badges]
+    assert card.standing.movement == 0 and card.as_dict()["movement_since"] == made.created_at.isoformat()
+
+
+def test_a_final_bulletin_changes_the_pages_etag(world: World) -> None:
+    before = world.demo.table.get_pulse(ORG, PROGRAM)
+    made = world.final()
+    after = world.demo.table.get_pulse(ORG, PROGRAM)
+    assert before is not None and after is not None
+    assert after.changed == f"bulletin:{made.id}" != before.changed
+
+
+def test_older_marks_never_replace_newer_ones(world: World) -> None:
+    first = world.final()
+    world.clock[0] += timedelta(minutes=10)
+    world.score(_board(world, BoardKind.PARTICIPANTS).standings[-1].id, 500)
+    second = world.final()
+    older = marks_of(Snapshot.from_dict(world.bulletins.snapshot(ORG, PROGRAM, first.id)), first.id, first.created_at)
+    assert not world.bulletins.write_marks(ORG, PROGRAM, older)
+    kept = world.bulletins.read_marks(ORG, PROGRAM, ["participants"])
+    assert kept["participants"].bulletin == second.id

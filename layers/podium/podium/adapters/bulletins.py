@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from pynamodb.exceptions import PutError
 
 from podium.adapters import keys
 from podium.adapters.dynamodb import DynamoStore, Item, condition_failed, get_item
+from podium.domain.bulletins import BoardMarks
 from podium.services.ports import BulletinRecord, BulletinState, Send, SendState
 
 CHUNK_BYTES = 350_000
@@ -62,12 +64,23 @@ class MarkItem(Item):
     reason = UnicodeAttribute(null=True)
 
 
+class BoardMarksItem(Item):
+    """A board's marks (domain.bulletins.BoardMarks) as gzipped JSON; chunk 0 says how many chunks there are."""
+
+    bulletin = UnicodeAttribute()
+    period = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    chunks = NumberAttribute(null=True)
+    data = BinaryAttribute(legacy_encoding=False, null=True)  # none on the header
+
+
 class DynamoBulletins:
     def __init__(self, store: DynamoStore) -> None:
         self.headers = store.bind(BulletinItem)
         self.chunks = store.bind(ChunkItem)
         self.send_items = store.bind(SendItem)
         self.marks = store.bind(MarkItem)
+        self.board_marks = store.bind(BoardMarksItem)
 
     # --- bulletins ------------------------------------------------------------------------------------------
 
@@ -75,7 +88,7 @@ class DynamoBulletins:
         pk = keys.bulletins_pk(record.org, record.program)
         if get_item(self.headers, pk, keys.bulletin_sk(record.id)) is not None:
             return False
-        packed = gzip.compress(json.dumps(snapshot, separators=(",", ":")).encode(), mtime=0)
+        packed = _pack(snapshot)
         parts = [packed[i : i + CHUNK_BYTES] for i in range(0, len(packed), CHUNK_BYTES)] or [b""]
         with self.chunks.batch_write() as batch:
             for n, part in enumerate(parts):
@@ -160,6 +173,60 @@ class DynamoBulletins:
             chunks=chunks,
         )
 
+    # --- what the board pages keep of the latest final bulletin ------------------------------------------------
+
+    def write_marks(self, org: str, program: str, marks: Mapping[str, BoardMarks]) -> bool:
+        if not marks:
+            return False
+        first = next(iter(marks.values()))
+        pk, model = keys.marks_pk(org, program), self.board_marks
+        header = get_item(model, pk, keys.MARKS_HEADER_SK)
+        if header is not None and (header.at, header.bulletin) > (first.at, first.bulletin):
+            return False
+        written: set[str] = set()
+        with model.batch_write() as batch:
+            for board, mark in marks.items():
+                packed = _pack(mark.as_dict())
+                parts = [packed[i : i + CHUNK_BYTES] for i in range(0, len(packed), CHUNK_BYTES)]
+                for n, part in enumerate(parts):
+                    sk = keys.marks_sk(board, n)
+                    written.add(sk)
+                    batch.save(
+                        model(
+                            pk,
+                            sk,
+                            kind="board_marks",
+                            bulletin=mark.bulletin,
+                            period=mark.period,
+                            at=mark.at,
+                            chunks=len(parts) if n == 0 else None,
+                            data=part,
+                        )
+                    )
+            # A board the bulletin no longer has (a team gone from the roster) keeps no marks of an older one.
+            kept = model.query(pk, model.sk.startswith(keys.MARKS_PREFIX), attributes_to_get=["pk", "sk"])
+            for item in kept:
+                if item.sk not in written:
+                    batch.delete(model(pk, item.sk))
+        model(
+            pk, keys.MARKS_HEADER_SK, kind="board_marks", bulletin=first.bulletin, period=first.period, at=first.at
+        ).save()
+        return True
+
+    def read_marks(self, org: str, program: str, boards: Iterable[str]) -> dict[str, BoardMarks]:
+        pk, model = keys.marks_pk(org, program), self.board_marks
+        firsts = {keys.marks_board_of(i.sk): i for i in model.batch_get([(pk, keys.marks_sk(b)) for b in set(boards)])}
+        more = [(pk, keys.marks_sk(b, n)) for b, i in firsts.items() for n in range(1, int(i.chunks or 1))]
+        rest = {i.sk: i for i in model.batch_get(more)} if more else {}
+        found = {}
+        for board, first in firsts.items():
+            parts = [first, *(rest.get(keys.marks_sk(board, n)) for n in range(1, int(first.chunks or 1)))]
+            if any(p is None or p.bulletin != first.bulletin for p in parts):
+                continue  # between two bulletins' writes: no movement rather than a mix of two
+            data = json.loads(gzip.decompress(b"".join(p.data or b"" for p in parts if p is not None)))
+            found[board] = BoardMarks.from_dict(first.bulletin, first.period, first.at, data)
+        return found
+
     # --- sends ----------------------------------------------------------------------------------------------
 
     def claim_send(self, org: str, program: str, bulletin: str, key: str, at: datetime) -> bool:
@@ -212,6 +279,10 @@ class DynamoBulletins:
 
     def suppress_address(self, address: str, reason: str, at: datetime) -> None:
         self.marks(keys.SUPPRESSED_PK, keys.suppressed_sk(address), kind="suppressed", at=at, reason=reason).save()
+
+
+def _pack(data: Any) -> bytes:
+    return gzip.compress(json.dumps(data, separators=(",", ":")).encode(), mtime=0)
 
 
 def _record(org: str, program: str, item: BulletinItem) -> BulletinRecord:

@@ -18,6 +18,7 @@
 | bulletin                | `O#{org}#PROG#{program}#BUL`        | `BH#{bulletin}`           |
 | bulletin's snapshot     | `O#{org}#PROG#{program}#BUL`        | `BC#{bulletin}#{n:03d}`   |
 | a bulletin's send       | `O#{org}#PROG#{program}#BUL#{b}`    | `SEND#mail:{p}`, `SEND#post:{name}` |
+| board's last bulletin   | `O#{org}#PROG#{program}#MARKS`      | `MK#{board}`, `MK#{board}#{n:03d}`, `MKH` |
 | digest opt-out          | `O#{org}#PROG#{program}#NOMAIL`     | `OPT#{p}`                 |
 | suppressed address      | `MAIL#SUPPRESSED`                   | sha256 of the address     |
 
@@ -114,6 +115,25 @@ def send_sk(key: str) -> str:
 
 def send_key_of(sk: str) -> str:
     return sk.removeprefix(SEND_PREFIX)
+
+
+def marks_pk(org: str, program: str) -> str:
+    """What the board pages keep of the latest final bulletin: one item per board (`MK#{board}`, in more chunks
+    when it is large) and a header (`MKH`) naming the bulletin, so an older one never overwrites a newer."""
+    return f"O#{org}#PROG#{program}#MARKS"
+
+
+MARKS_PREFIX = "MK#"
+MARKS_HEADER_SK = "MKH"
+
+
+def marks_sk(board: str, n: int = 0) -> str:
+    """A board's ref (domain.boards.board_ref: "program", "team:chicago"; no `#` in it) and its chunk."""
+    return f"{MARKS_PREFIX}{board}" if n == 0 else f"{MARKS_PREFIX}{board}#{n:03d}"
+
+
+def marks_board_of(sk: str) -> str:
+    return sk.removeprefix(MARKS_PREFIX).split("#", 1)[0]
 
 
 def mail_opt_outs_pk(org: str, program: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from podium.adapters.factory import standings
+from podium.adapters.factory import bulletins, standings
 from podium.api.app import now, principal, responses, store
 from podium.api.http import json_response
 from podium.domain.boards import BoardKind
@@ -33,6 +33,16 @@ STANDING_SCHEMA: dict[str, Any] = {
         "headcount": {"type": "integer"},
     },
 }
+_SINCE = {
+    "type": ["string", "null"],
+    "format": "date-time",
+    "description": "when the latest final bulletin was made: each standing's movement is since then (null: none)",
+}
+_BADGE = {
+    "type": "object",
+    "required": ["kind", "text"],
+    "properties": {"kind": {"type": "string"}, "text": {"type": "string"}},
+}
 BOARD_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["program", "board", "name", "period", "ranking", "ties", "ties_rule", "standings"],
@@ -49,6 +59,7 @@ BOARD_SCHEMA: dict[str, Any] = {
         "ties_rule": {"type": "string"},
         "standings": {"type": "array", "items": STANDING_SCHEMA},
         "hidden_metrics": {"type": "integer", "description": "metrics kept off this board for its audience"},
+        "movement_since": _SINCE,
     },
 }
 SCORECARD_SCHEMA: dict[str, Any] = {
@@ -65,6 +76,9 @@ SCORECARD_SCHEMA: dict[str, Any] = {
         "neighbours": {"type": "array", "items": STANDING_SCHEMA},
         "history": {"type": "array", "items": {"type": "object"}},
         "hidden_metrics": {"type": "integer"},
+        "movement_since": _SINCE,
+        "badges": {"type": "array", "items": _BADGE, "description": "earned at the latest final bulletin"},
+        "badges_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }
 _DOC: dict[str, Any] = {"responses": responses(200, BOARD_SCHEMA, 403), "tags": ["boards"]}
@@ -73,7 +87,7 @@ _DOC: dict[str, Any] = {"responses": responses(200, BOARD_SCHEMA, 403), "tags": 
 def _board(program: str, kind: BoardKind, ref: str | None) -> Response[str]:
     who = principal(router)
     period = (router.current_event.query_string_parameters or {}).get("period")
-    board = read_board(store(), standings(), who, program, kind, ref, period, now())
+    board = read_board(store(), standings(), bulletins(), who, program, kind, ref, period, now())
     return json_response(200, board.as_dict())
 
 
@@ -106,5 +120,5 @@ def team_board(program: str, team: str) -> Response[str]:
 def scorecard(program: str, participant: str) -> Response[str]:
     who = principal(router)
     period = (router.current_event.query_string_parameters or {}).get("period")
-    card = read_scorecard(store(), standings(), who, program, participant, period, now())
+    card = read_scorecard(store(), standings(), bulletins(), who, program, participant, period, now())
     return json_response(200, card.as_dict())

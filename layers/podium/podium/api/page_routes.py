@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from podium.adapters.factory import standings
+from podium.adapters.factory import bulletins, standings
 from podium.api.app import now, store
 from podium.api.http import error_body, json_response, status_of
 from podium.api.pages import (
@@ -229,7 +229,7 @@ def team_page(org: str, program: str, team: str) -> Response[str]:
 def _board_page(org: str, program_id: str, kind: BoardKind, ref: str | None) -> Response[str]:
     who = _viewer(org, program_id)
     links = _links(org, program_id, who)
-    view = read_board_view(store(), standings(), who, program_id, kind, ref, links.period, now())
+    view = read_board_view(store(), standings(), bulletins(), who, program_id, kind, ref, links.period, now())
     board, program = view.board, view.program
     rows = _rows(view, links)
     find = _query("find") if kind is BoardKind.PARTICIPANTS else None
@@ -292,6 +292,7 @@ def _common(view: BoardView, links: Links) -> dict[str, Any]:
         "ranking_words": _ranking_words(program),
         "ties_words": board.ties.description,
         "hidden_metrics": board.hidden_metrics,
+        "moved_since": clock(board.moved_since, program),
     }
 
 
@@ -351,6 +352,7 @@ def _rows(view: BoardView, links: Links) -> list[dict[str, Any]]:
                 "headcount": s.headcount,
                 "points": number(s.points),
                 "movement": s.movement,
+                "new": board.moved_since is not None and s.movement is None,
                 "adds": None if share_of is None else number(math.fsum(share_of.values()), 2),
                 "cells": [
                     {
@@ -438,7 +440,7 @@ def scorecard_page(org: str, program: str, participant: str) -> Response[str]:
     def build() -> Response[str]:
         who = _viewer(org, program)
         links = _links(org, program, who)
-        card = read_scorecard(store(), standings(), who, program, participant, links.period, now())
+        card = read_scorecard(store(), standings(), bulletins(), who, program, participant, links.period, now())
         html = render("scorecard.html", **_scorecard_context(card, links))
         return page_response(html, if_none_match=_header("if-none-match"))
 
@@ -508,6 +510,8 @@ def _scorecard_context(card: Scorecard, links: Links) -> dict[str, Any]:
         "neighbours": neighbours,
         "team": team,
         "chart": _chart(card, current, program),
+        "badges": [{"kind": b.kind.value, "text": b.text} for b in card.badges],
+        "badges_at": clock(card.badges_at, program),
     }
 
 
@@ -547,7 +551,7 @@ def board_json(org: str, program: str) -> Response[str]:
     try:
         who = _viewer(org, program)
         kind, ref = board_ref(_query("board"))
-        view = read_board_view(store(), standings(), who, program, kind, ref, _query("period"), now())
+        view = read_board_view(store(), standings(), bulletins(), who, program, kind, ref, _query("period"), now())
     except PodiumError as error:
         return json_response(status_of(error), error_body(error))
     period_name = _common(view, Links(org, program))["period_name"]
@@ -591,7 +595,7 @@ def tv_page(org: str, program: str) -> Response[str]:
         refs = [r.strip() for r in (_query("boards") or "").split(",") if r.strip()]
         first_ref = refs[0] if refs else "program"
         kind, ref = board_ref(first_ref)
-        view = read_board_view(store(), standings(), who, program, kind, ref, None, now())
+        view = read_board_view(store(), standings(), bulletins(), who, program, kind, ref, None, now())
         if not refs:  # the program board, then each division's
             refs = ["program", *(f"division:{d}" for d in sorted(view.roster.divisions))]
         for r in refs:
@@ -648,7 +652,7 @@ def widget_page(org: str, program: str) -> Response[str]:
         links = _links(org, program, who)
         board_name = _query("board") or "program"
         kind, ref = board_ref(board_name)
-        view = read_board_view(store(), standings(), who, program, kind, ref, None, now())
+        view = read_board_view(store(), standings(), bulletins(), who, program, kind, ref, None, now())
         rows_param = _query("rows") or ""
         limit = min(int(rows_param), 50) if rows_param.isdigit() and int(rows_param) > 0 else WIDGET_ROWS
         accent = _query("accent") or ""

@@ -102,6 +102,7 @@ class Board:
     standings: tuple[Standing, ...]
     # Metrics kept off this board for its audience (their points are still in every total).
     hidden_metrics: int = 0
+    moved_since: datetime | None = None  # each standing's movement is since then (the latest final bulletin)
 
     @property
     def ties(self) -> TieRule:
@@ -113,7 +114,7 @@ class Board:
 
     @property
     def ref(self) -> str:
-        return self.kind.value if self.id is None else f"{self.kind.value}:{self.id}"
+        return board_ref(self.kind, self.id)
 
     def as_dict(self) -> dict[str, Any]:
         """The public JSON shape of a board (ARCHITECTURE "Public interfaces"), shared by the API and the CLI."""
@@ -132,13 +133,19 @@ class Board:
             "ties_rule": self.ties.description,
             "standings": [s.as_dict() for s in self.standings],
             "hidden_metrics": self.hidden_metrics,
+            "movement_since": self.moved_since.isoformat() if self.moved_since else None,
         }
 
-    def since(self, previous: Board | None) -> Board:
-        """This board with each standing's movement since `previous` (the same board at an earlier moment)."""
-        before = {} if previous is None else {s.id: s.rank for s in previous.standings}
-        moved = movement(before, {s.id: s.rank for s in self.standings})
-        return replace(self, standings=tuple(replace(s, movement=moved[s.id]) for s in self.standings))
+    def since(self, ranks: Mapping[str, int], at: datetime) -> Board:
+        """This board with each standing's movement since the moment `at`, when `ranks` were its ranks."""
+        moved = movement(ranks, {s.id: s.rank for s in self.standings})
+        standings = tuple(replace(s, movement=moved[s.id]) for s in self.standings)
+        return replace(self, standings=standings, moved_since=at)
+
+
+def board_ref(kind: BoardKind, ref: str | None) -> str:
+    """A board's name in the API and in what bulletins keep of it: "program", "team:chicago"."""
+    return kind.value if ref is None else f"{kind.value}:{ref}"
 
 
 def seen_by(board: Board, roster: Roster, audience: Audience) -> Board:

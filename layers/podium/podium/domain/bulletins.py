@@ -18,9 +18,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from podium.domain.boards import ANONYMOUS, BoardKind, Scorebook, Standing
-from podium.domain.periods import Period, period_of
-from podium.domain.program import BulletinSchedule, BulletinSettings, PeriodKind, Program
+from podium.domain.boards import ANONYMOUS, Board, BoardKind, Scorebook, Standing, board_ref
+from podium.domain.periods import Period, parse_period, period_of
+from podium.domain.program import BulletinSchedule, BulletinSettings, PeriodKind, Program, Weekday
 from podium.domain.roster import OptOut, Participant
 from podium.domain.text import number
 
@@ -394,6 +394,75 @@ def _line_of(data: Mapping[str, Any]) -> Line:
 
 def _group_dict(g: GroupLine) -> dict[str, Any]:
     return dict(g.__dict__)
+
+
+# --- what the board pages keep of the latest final bulletin -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardMarks:
+    """One board as the latest final bulletin left it: each entry's rank there, which the board's pages show
+    movement since, and on boards of participants the badges each earned at that bulletin."""
+
+    bulletin: str
+    period: str
+    at: datetime
+    ranks: Mapping[str, int]
+    badges: Mapping[str, tuple[Badge, ...]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ranks": dict(self.ranks),
+            "badges": {pid: [b.as_dict() for b in bs] for pid, bs in self.badges.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, bulletin: str, period: str, at: datetime, data: Mapping[str, Any]) -> BoardMarks:
+        badges = {
+            pid: tuple(Badge(BadgeKind(b["kind"]), b["text"]) for b in bs) for pid, bs in data.get("badges", {}).items()
+        }
+        return cls(bulletin, period, at, {k: int(v) for k, v in data.get("ranks", {}).items()}, badges)
+
+
+def marks_of(snapshot: Snapshot, bulletin: str, at: datetime) -> dict[str, BoardMarks]:
+    """Every board of a final bulletin's snapshot, by its ref (domain.boards.board_ref): the participants board,
+    each team board (with its members' badges), each division board and the program board."""
+    ranks: dict[str, dict[str, int]] = {
+        board_ref(BoardKind.PARTICIPANTS, None): {},
+        board_ref(BoardKind.PROGRAM, None): {},
+    }
+    badges: dict[str, dict[str, tuple[Badge, ...]]] = {}
+    program = board_ref(BoardKind.PROGRAM, None)
+    for p in snapshot.participants:
+        ranks[board_ref(BoardKind.PARTICIPANTS, None)][p.id] = p.rank
+        home = program if p.team is None else board_ref(BoardKind.TEAM, p.team)
+        if p.team_rank is not None:
+            ranks.setdefault(home, {})[p.id] = p.team_rank
+        if p.badges:
+            badges.setdefault(home, {})[p.id] = p.badges
+    for t in snapshot.teams:
+        ranks.setdefault(program if t.parent is None else board_ref(BoardKind.DIVISION, t.parent), {})[t.id] = t.rank
+    for d in snapshot.divisions:
+        ranks[program][d.id] = d.rank
+    return {ref: BoardMarks(bulletin, snapshot.period, at, r, badges.get(ref, {})) for ref, r in ranks.items()}
+
+
+def marks_apply(marks: BoardMarks | None, period: Period, week_start: Weekday) -> bool:
+    """Whether a board of `period` shows movement since `marks`: boards of the bulletin's period and later ones,
+    not those of periods before it."""
+    if marks is None:
+        return False
+    if marks.period == period.key:
+        return True
+    then = parse_period(marks.period, week_start)
+    return then.first_day is not None and period.first_day is not None and period.first_day >= then.first_day
+
+
+def moved_since(board: Board, marks: BoardMarks | None) -> Board:
+    """The board with each standing's movement since the latest final bulletin, where that applies."""
+    if marks is None or not marks_apply(marks, board.period, board.program.week_start):
+        return board
+    return board.since(marks.ranks, marks.at)
 
 
 # --- what each participant is told -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 - program board: the division items (one Query);
 - everyone, and every board of a program with rank-based rules (relative metrics, position ranking): every
   participant item of the period (one Query of the sparse index), ranked here with the domain's Scorebook.
-The roster (one Query) gives names, headcounts of groups nobody has scored in yet, and the board's members.
+The roster (one Query) gives names, headcounts of groups nobody has scored in yet, and the board's members. The
+board's marks of the latest final bulletin (one small item) give each standing's movement since it.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from podium.domain.boards import (
     Level,
     Scorebook,
     Standing,
+    board_ref,
     contributions,
     group_board,
     seen_by,
     uses_ranks,
 )
+from podium.domain.bulletins import Badge, marks_apply, moved_since
 from podium.domain.errors import Forbidden, InvalidPeriod, NotFound, Unauthenticated, UnknownBoard
 from podium.domain.periods import MIN_YEAR, Period, end_instant, parse_period, period_of, period_of_day
 from podium.domain.program import PROGRAM_ID, Program, Visibility
@@ -36,7 +39,7 @@ from podium.domain.rollup import GroupTotals, with_headcounts
 from podium.domain.roster import Roster, roster_as_of
 from podium.domain.scoring import MetricValue
 from podium.services.auth import ORG_ID, TOKEN_PREFIX, Principal, authenticate, secret_matches, token_parts
-from podium.services.ports import ProgramRecord, Pulse, Scope, StandingsReader, Store
+from podium.services.ports import Bulletins, ProgramRecord, Pulse, Scope, StandingsReader, Store
 from podium.services.programs import find_program
 
 
@@ -59,6 +62,7 @@ class BoardView:
 def read_board(
     store: Store,
     standings: StandingsReader,
+    bulletins: Bulletins,
     who: Principal,
     program_id: str,
     kind: BoardKind,
@@ -67,12 +71,13 @@ def read_board(
     now: datetime,
 ) -> Board:
     """A board as `who` may see it: the JSON API's and the pages' one read path."""
-    return read_board_view(store, standings, who, program_id, kind, ref, period_key, now).board
+    return read_board_view(store, standings, bulletins, who, program_id, kind, ref, period_key, now).board
 
 
 def read_board_view(
     store: Store,
     standings: StandingsReader,
+    bulletins: Bulletins,
     who: Principal,
     program_id: str,
     kind: BoardKind,
@@ -85,6 +90,7 @@ def read_board_view(
     period = board_period(program, period_key, now)
     roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
     board = _board(standings, who.org, program, roster, period, kind, ref)
+    board = moved_since(board, bulletins.read_marks(who.org, program_id, [board.ref]).get(board.ref))
     shares = contributions(board)
     seen = seen_by(board, roster, audience)
     if shares is not None:
@@ -242,6 +248,8 @@ class Scorecard:
     team_size: int
     division_teams: int
     history: tuple[tuple[Period, float | None], ...]
+    badges: tuple[Badge, ...] = ()  # earned at the latest final bulletin
+    badges_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         board = self.view.board
@@ -267,12 +275,16 @@ class Scorecard:
             "neighbours": [s.as_dict() for s in self.neighbours],
             "history": [{"period": p.key, "points": None if pts is None else pts} for p, pts in self.history],
             "hidden_metrics": board.hidden_metrics,
+            "movement_since": board.moved_since.isoformat() if board.moved_since else None,
+            "badges": [b.as_dict() for b in self.badges],
+            "badges_at": self.badges_at.isoformat() if self.badges_at else None,
         }
 
 
 def read_scorecard(
     store: Store,
     standings: StandingsReader,
+    bulletins: Bulletins,
     who: Principal,
     program_id: str,
     participant_id: str,
@@ -286,12 +298,19 @@ def read_scorecard(
     roster = roster_as_of(store.list_participants(who.org, program_id), end_instant(period, program.tz))
     values = {s.participant: s.values for s in standings.everyone(who.org, program_id, period.key)}
     book = Scorebook(program, roster, period, values)
-    view = BoardView(record, roster, seen_by(book.board(BoardKind.PARTICIPANTS), roster, audience), audience)
-    rows = view.board.standings
     participant = roster.participants.get(participant_id)
+    everyone = book.board(BoardKind.PARTICIPANTS)
+    home = everyone.ref if participant is None else _home_board(participant.team_id)
+    marks = bulletins.read_marks(who.org, program_id, [everyone.ref, home])
+    view = BoardView(
+        record, roster, seen_by(moved_since(everyone, marks.get(everyone.ref)), roster, audience), audience
+    )
+    rows = view.board.standings
     index = next((i for i, s in enumerate(rows) if s.id == participant_id and not s.anonymous), None)
     if participant is None or not participant.active or index is None:
         raise NotFound(f"no participant {participant_id!r} in program {program_id!r}")
+    earned = marks.get(home)
+    badges = earned.badges.get(participant_id, ()) if earned and marks_apply(earned, period, program.week_start) else ()
     team = None
     team_rank: int | None = None
     team_size = division_teams = 0
@@ -315,7 +334,14 @@ def read_scorecard(
         team_size=team_size,
         division_teams=division_teams,
         history=history,
+        badges=badges,
+        badges_at=earned.at if badges and earned is not None else None,
     )
+
+
+def _home_board(team_id: str | None) -> str:
+    """The board a participant's badges are kept with: their team's, or the program's for one in no team."""
+    return board_ref(BoardKind.PROGRAM, None) if team_id is None else board_ref(BoardKind.TEAM, team_id)
 
 
 def _history(

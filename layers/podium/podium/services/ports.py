@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from podium.domain.announcements import Announcement
+from podium.domain.bulletins import BoardMarks
 from podium.domain.program import Program, program_from_dict
 from podium.domain.roster import Participant
 from podium.domain.standings import GroupLevel, GroupStanding, ParticipantStanding, RebuildRequest
@@ -119,6 +120,9 @@ class Store(Protocol):
     def all_programs(self) -> list[ProgramRecord]: ...
     def mark_period_started(self, record: ProgramRecord, period: str) -> None: ...
     def get_pulse(self, org: str, program_id: str) -> Pulse | None: ...
+    def touch_pulse(self, org: str, program_id: str, changed: str, periods: Iterable[str] = ()) -> None:
+        """Say that what the program's pages show changed (a bulletin's movement), so their ETags do."""
+        ...
 
     def list_participants(self, org: str, program_id: str) -> list[Participant]: ...
     def get_participants(self, org: str, program_id: str, ids: Iterable[str]) -> list[Participant]: ...
@@ -308,6 +312,16 @@ class Bulletins(Protocol):
 
     def record_send(self, org: str, program: str, bulletin: str, send: Send) -> None: ...
     def sends(self, org: str, program: str, bulletin: str) -> dict[str, Send]: ...
+
+    def write_marks(self, org: str, program: str, marks: Mapping[str, BoardMarks]) -> bool:
+        """Keep each board's marks of one final bulletin (all of `marks` are of the same one), replacing the
+        previous bulletin's and dropping boards it no longer has; False (nothing written) if the marks kept are
+        of a later bulletin."""
+        ...
+
+    def read_marks(self, org: str, program: str, boards: Iterable[str]) -> dict[str, BoardMarks]:
+        """The latest final bulletin's marks of these boards (by ref); a board it had not is left out."""
+        ...
 
     def mail_opt_outs(self, org: str, program: str) -> set[str]: ...
     def set_mail_opt_out(self, org: str, program: str, participant: str, at: datetime, opted_out: bool) -> None: ...

@@ -34,6 +34,7 @@ from podium.domain.bulletins import (
     due_slot,
     format_points,
     mail_key,
+    marks_of,
     period_name,
     post_key,
     public_name,
@@ -222,6 +223,8 @@ class Publisher:
         if bulletin.previous and program.bulletins.channels:
             previous = self._snapshot(self.bulletins.get_bulletin(org, program_id, bulletin.previous))
         done = self.bulletins.sends(org, program_id, bulletin.id)
+        if not done and bulletin.news:  # its first run: from now on the board pages show movement since it
+            self._keep_marks(bulletin, snapshot)
         posts = self._post_all(bulletin, program, snapshot, previous, done)
         digests, finished = self._mail_all(bulletin, program, snapshot, done)
         summary = {**bulletin.summary, "posts": posts, "digests": digests}
@@ -232,6 +235,11 @@ class Publisher:
             bulletin = replace(bulletin, summary={**summary, "paused": "out of time; the next run goes on"})
         self.bulletins.update_bulletin(bulletin)
         return bulletin
+
+    def _keep_marks(self, bulletin: BulletinRecord, snapshot: Snapshot) -> None:
+        marks = marks_of(snapshot, bulletin.id, bulletin.created_at)
+        if self.bulletins.write_marks(bulletin.org, bulletin.program, marks):
+            self.store.touch_pulse(bulletin.org, bulletin.program, f"bulletin:{bulletin.id}")
 
     def _post_all(
         self,
