@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from test_admin import assert_error, make_key, put_program, put_roster
@@ -151,3 +152,39 @@ def test_boards_and_scorecards_show_movement_and_badges_since_the_final_bulletin
     assert {"kind": "rank", "text": "Reached first place"} in card["badges"]
     html = program.call("GET", "/p/acme/sprint/participant/ann")
     assert "Reached first place" in html.text and "Earned at the bulletin of" in html.text
+
+
+def test_each_card_opens_with_a_key_or_with_the_signed_link_its_post_names(program: Client, stream: Any) -> None:
+    stream.drain()
+    made = draft(program)
+    post = program.call("GET", f"{ROUTE}/{made['id']}/post").json
+    boards = [i["board"] for i in post["images"]]
+    assert len(boards) == 2 and boards[0] == "participants" and boards[1].startswith("division/"), post["images"]
+    assert [i["title"] for i in post["images"]] == ["Top 10", "North division"]
+    path = f"{ROUTE}/{made['id']}/card.png"
+    pngs = []
+    for image in post["images"]:
+        assert image["alt"].startswith("Leaderboard for Sprint")
+        linked_path, _, query = image["url"].removeprefix(PUBLIC_URL).partition("?")
+        assert linked_path == path
+        keyed = program.call("GET", path, query=urlencode({"board": image["board"]}))
+        linked = program.call("GET", path, query=query, key="")  # as Slack fetches it: no key
+        assert keyed.status == linked.status == 200, linked.text
+        assert linked.headers["content-type"] == "image/png"
+        assert linked.headers["cache-control"] == keyed.headers["cache-control"] == "private, max-age=300"
+        assert bytes(linked.raw.body) == bytes(keyed.raw.body)
+        assert bytes(linked.raw.body).startswith(b"\x89PNG\r\n\x1a\n")
+        pngs.append(bytes(keyed.raw.body))
+    assert pngs[0] != pngs[1]
+    assert bytes(program.call("GET", path).raw.body) == pngs[0]  # no board: the top 10
+
+    top_link = parse_qs(post["images"][0]["url"].partition("?")[2])["link"][0]
+    other = urlencode({"board": boards[1], "link": top_link})
+    assert_error(program.call("GET", path, query=other, key=""), 401, "unauthenticated")  # one link, one card
+    changed = urlencode(
+        {"board": boards[0], "link": top_link[:-3] + ("AAA" if not top_link.endswith("AAA") else "BBB")}
+    )
+    assert_error(program.call("GET", path, query=changed, key=""), 401, "unauthenticated")
+    assert_error(program.call("GET", path, query="board=division/north", key=""), 401, "unauthenticated")
+    assert_error(program.call("GET", path, query="board=team/red"), 400)
+    assert_error(program.call("GET", path, query="board=division/nowhere"), 404)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import re
 import secrets
 import threading
@@ -16,9 +17,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -314,3 +317,77 @@ def test_a_stack_killed_mid_bulletin_sends_nobody_two_and_reports_what_is_in_dou
     assert digests.get("sent", 0) + digests.get("in_doubt", 0) == count, digests
     assert missing <= digests.get("in_doubt", 0) <= 8, (missing, digests)
     assert before < len(to)
+
+
+class Images(HTMLParser):
+    """The <img> tags of a page, their attributes as the browser reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.found.append({k: v or "" for k, v in attrs})
+
+
+def test_the_outbox_shows_each_post_with_the_cards_it_carried(local_stack: RunningStack) -> None:
+    doc = program("cards")
+    doc["bulletins"]["channels"] = [
+        {"name": "cards-x", "kind": "x", "secret": "/podium/prod/cards/x"},
+        {"name": "cards-in", "kind": "linkedin", "secret": "/podium/prod/cards/in", "author": "urn:li:organization:7"},
+        {"name": "cards-slack", "kind": "slack", "secret": "/podium/prod/cards/slack"},
+        {"name": "cards-teams", "kind": "teams", "secret": "/podium/prod/cards/teams"},
+    ]
+    fakes = local_stack.local.state["channels_url"]
+    for name, value in [
+        ("x", "x-token"),
+        ("in", "li-token"),
+        ("slack", f"{fakes}/slack/T1/B1/cards"),
+        ("teams", f"{fakes}/teams/workflows/cards/invoke?sig=s"),
+    ]:
+        put_secret(local_stack, f"/podium/prod/cards/{name}", value)
+    set_up(local_stack, doc, 12)
+    submit(
+        local_stack,
+        "cards",
+        [{"id": f"c{i}", "participant": f"p{i:04d}", "values": {"laps": i + 1}} for i in range(12)],
+    )
+    settled(local_stack, "cards", {f"p{i:04d}": 2.0 * (i + 1) for i in range(12)})
+    made = publish(local_stack, "cards", doc)
+    assert {name: p["state"] for name, p in made["summary"]["posts"].items()} == dict.fromkeys(
+        ("cards-x", "cards-in", "cards-slack", "cards-teams"), "sent"
+    ), made
+
+    # The cards, as the card route draws them: the top 10, then the two divisions in rank order.
+    status, post = local_stack.json("GET", f"/v1/programs/cards/bulletins/{made['id']}/post")
+    assert status == 200 and len(post["images"]) == 3, post
+    card = f"/v1/programs/cards/bulletins/{made['id']}/card.png"
+    drawn = {}
+    for image in post["images"]:
+        status, _, png = local_stack.call("GET", f"{card}?{urlencode({'board': image['board']})}")
+        assert status == 200 and png.startswith(b"\x89PNG")
+        drawn[hashlib.sha256(png).hexdigest()] = png
+
+    status, _, page = local_stack.call("GET", "/outbox", key="")
+    assert status == 200
+    images = Images()
+    images.feed(page.decode())
+    assert images.found and all(i["alt"] or "/outbox/picture-" in i["src"] for i in images.found)
+    for image in images.found:
+        status, headers, body = local_stack.call("GET", image["src"], key="")  # what the browser fetches
+        assert status == 200 and {k.lower(): v for k, v in headers.items()}["content-type"] == "image/png"
+        assert hashlib.sha256(body).hexdigest() in drawn, image  # each one is a card the bulletin drew
+    # X and LinkedIn were sent the three cards' bytes, kept as uploaded; Slack and Teams name their links.
+    (tweet,) = posts(local_stack, "/2/tweets")
+    (linkedin,) = posts(local_stack, "/rest/posts")
+    for entry in (tweet, linkedin):
+        assert [p["sha256"] for p in entry["pictures"]] == list(drawn), entry["pictures"]
+        assert [p["alt"] for p in entry["pictures"]] == [i["alt"] for i in post["images"]]
+    uploads = posts(local_stack, "/2/media/upload")
+    assert sorted(u["body"]["media"]["sha256"] for u in uploads) == sorted(drawn)
+    for path in ("/slack/T1/B1/cards", "/teams/workflows/cards/invoke"):
+        (entry,) = posts(local_stack, path)
+        assert [p["url"] for p in entry["pictures"]] == [i["url"] for i in post["images"]]
+        sources = [i["src"] for i in images.found]
+        assert all(p["url"].removeprefix(local_stack.url) in sources for p in entry["pictures"])

@@ -3,22 +3,26 @@
 One ThreadingHTTPServer on 127.0.0.1 answers as the real services document, and refuses what they would refuse
 with a 400 and an error body like theirs:
 
-- `/slack/…`: an incoming webhook. JSON with `text` or `blocks`; blocks of known types within Slack's limits.
-  200 `ok`; errors are plain text (`invalid_blocks`, `no_text`), as Slack's are.
-- `/teams/…`: a Teams workflow. The message envelope with one Adaptive Card attachment. 202, no body.
+- `/slack/…`: an incoming webhook. JSON with `text` or `blocks`; 1 to 50 blocks of known types within Slack's
+  limits (an image block: an image_url of at most 3000 characters and an alt_text of 1 to 2000). 200 `ok`; errors
+  are plain text (`invalid_blocks`, `no_text`), as Slack's are.
+- `/teams/…`: a Teams workflow. The message envelope with one Adaptive Card attachment; an Image element needs
+  a url. 202, no body.
 - `/2/media/upload`, `/2/media/metadata`, `/2/tweets`: X API v2 with a Bearer token. A multipart upload with
-  `media` and `media_category`; a post of at most 280 characters as X weighs them, naming only media ids the fake
-  gave out. 200 / 201 with `{"data": …}`.
+  `media` and `media_category`; a post of at most 280 characters as X weighs them, naming 1 to 4 distinct media
+  ids the fake gave out. 200 / 201 with `{"data": …}`.
 - `/rest/images?action=initializeUpload`, the upload URL it hands out (`/linkedin-upload/…`, PUT), `/rest/posts`:
-  LinkedIn with `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0`; a post's image must have been
-  registered and uploaded; its commentary may hold no unescaped reserved character (LinkedIn would cut the post
-  there). 201 with the post's URN in `x-restli-id`.
+  LinkedIn with `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0`; a post's images (one as `media`, 2 to
+  20 distinct ones as `multiImage`) must have been registered and uploaded; its commentary may hold no unescaped
+  reserved character (LinkedIn would cut the post there). 201 with the post's URN in `x-restli-id`.
 - `/hooks/…`: any generic webhook; kept, checked by nothing (tests verify signatures as receivers do).
 
 `script(path, [500, (429, {"Retry-After": "1"}), 200])` answers a path's next requests in that order (a 2xx means
 "answer as usual"); `requests` is everything received, `accepted` what was answered 2xx as usual. With an outbox,
-each accepted request is kept there too (`Outbox.record_post`); an uploaded picture is kept as a description of
-it (type, size, SHA-256), since the outbox stores bodies as text.
+each accepted request is kept there too (`Outbox.record_post`), with the pictures it carries: the bytes of each
+one uploaded (X's media, LinkedIn's images; a tweet or a LinkedIn post carries those it names), the URL of each
+one Slack or Teams would fetch. In the body an uploaded picture is described (type, size, SHA-256), since the
+outbox stores bodies as text.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from podium_cli.local.outbox import Outbox
+from podium_cli.local.outbox import Outbox, Picture
 
 Answer = int | tuple[int, Mapping[str, str]] | tuple[int, Mapping[str, str], bytes]
 
@@ -342,9 +346,14 @@ class FakeChannels:
             return _x_invalid("text: a post needs text or media")
         if (weight := x_weighted_length(text)) > 280:
             return _x_invalid(f"text: the post is {weight} characters as X counts them; the most is 280")
-        ids = (body.get("media") or {}).get("media_ids", [])
-        if not isinstance(ids, list) or len(ids) > 4 or not all(isinstance(i, str) for i in ids):
-            return _x_invalid("media.media_ids: up to 4 media ids, as strings")
+        media = body.get("media")
+        ids = media.get("media_ids") if isinstance(media, dict) else [] if media is None else None
+        if not isinstance(ids, list) or (media is not None and not 1 <= len(ids) <= 4):
+            return _x_invalid("media.media_ids: 1 to 4 media ids, as strings")
+        if not all(isinstance(i, str) for i in ids):
+            return _x_invalid("media.media_ids: 1 to 4 media ids, as strings")
+        if len(set(ids)) != len(ids):
+            return _x_invalid("media.media_ids: each media id once")
         if unknown := [i for i in ids if i not in self.media]:
             return _x_invalid(f"media.media_ids: {unknown} were not uploaded")
         tweet_id = str(next(self._ids))
@@ -448,9 +457,36 @@ class FakeChannels:
             body = json.dumps({"upload": _describe(body)}).encode()
             headers["Content-Type"] = "application/json"
         try:
-            self.outbox.record_post(request.method, request.path, headers, body)
+            self.outbox.record_post(request.method, request.path, headers, body, self._pictures(request))
         except OSError as error:  # the caller's post succeeded; only the copy failed
             print(f"fake channels: could not keep a post in the outbox: {error!r}", file=sys.stderr)
+
+    def _pictures(self, request: ReceivedRequest) -> list[Picture]:
+        """The pictures an accepted request carries: the bytes uploaded, or named by the post (by their ids, as the
+        fake kept them), or the URLs Slack and Teams would fetch."""
+        route = request.route
+        try:
+            if route == "/2/media/upload":
+                media = _multipart(request.header("Content-Type"), request.body).get("media", b"")
+                return [Picture(data=media)]
+            if route.startswith("/linkedin-upload/"):
+                return [Picture(data=request.body)]
+            if route == "/2/tweets":
+                ids = (request.json().get("media") or {}).get("media_ids") or []
+                return [Picture(self.alt_texts.get(i, ""), self.media[i]) for i in ids]
+            if route == "/rest/posts":
+                content = request.json().get("content") or {}
+                named = [content["media"]] if "media" in content else content.get("multiImage", {}).get("images", [])
+                return [Picture(str(m.get("altText", "")), self.images.get(m["id"]) or b"") for m in named]
+            if route.startswith("/slack/"):
+                blocks = request.json().get("blocks") or []
+                return [Picture(b["alt_text"], url=b["image_url"]) for b in blocks if b.get("type") == "image"]
+            if route.startswith("/teams/"):
+                cards = [a["content"]["body"] for a in request.json()["attachments"]]
+                return [Picture(str(i.get("altText", "")), url=i["url"]) for body in cards for i in _card_images(body)]
+        except (ValueError, KeyError, TypeError, AttributeError):  # a shape the checks let through: no pictures
+            return []
+        return []
 
 
 def _unpack(answer: Answer) -> tuple[int, Mapping[str, str], bytes | None]:
@@ -513,8 +549,8 @@ def _slack_blocks_problem(blocks: Any) -> str | None:
             return "section: text of at most 3000 characters"
         if kind == "context" and not 0 < len(block.get("elements") or []) <= 10:
             return "context: 1 to 10 elements"
-        if kind == "image" and not str(block.get("image_url", "")).startswith("https://"):
-            return "image: a public image_url"
+        if kind == "image" and (problem := _slack_image_problem(block)):
+            return problem
         if kind == "actions":
             for element in block.get("elements") or []:
                 label = element.get("text") or {}
@@ -523,6 +559,37 @@ def _slack_blocks_problem(blocks: Any) -> str | None:
                 ):
                     return "button: plain_text of 1 to 75 characters"
     return None
+
+
+def _slack_image_problem(block: Mapping[str, Any]) -> str | None:
+    url, alt, caption = block.get("image_url"), block.get("alt_text"), block.get("title")
+    if not isinstance(url, str) or not _fetchable(url) or len(url) > 3000:
+        return "image: an image_url Slack can fetch (https), of at most 3000 characters"
+    if not isinstance(alt, str) or not 0 < len(alt) <= 2000:
+        return "image: alt_text of 1 to 2000 characters"
+    if caption is not None and (
+        not isinstance(caption, dict) or caption.get("type") != "plain_text" or len(caption.get("text", "")) > 2000
+    ):
+        return "image: a title is plain_text of at most 2000 characters"
+    return None
+
+
+def _fetchable(url: str) -> bool:
+    """An https URL, or http on loopback (the local stack's card route), as the adapters allow."""
+    parts = urlsplit(url)
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+    return bool(parts.hostname) and (parts.scheme == "https" or loopback)
+
+
+def _card_images(elements: Any) -> Iterator[Mapping[str, Any]]:
+    """Every Image element of an Adaptive Card's body, in containers and image sets too."""
+    for element in elements if isinstance(elements, list) else []:
+        if not isinstance(element, dict):
+            continue
+        if element.get("type") == "Image":
+            yield element
+        for inner in ("items", "images", "columns"):
+            yield from _card_images(element.get(inner))
 
 
 def _teams_problem(message: Any) -> str | None:
@@ -549,6 +616,12 @@ def _teams_problem(message: Any) -> str | None:
                 isinstance(f.get("title"), str) and isinstance(f.get("value"), str) for f in element.get("facts", [])
             ):
                 return "Each fact needs a title and a value."
+        for image in _card_images(body):
+            url = image.get("url")
+            if not isinstance(url, str) or not (_fetchable(url) or url.startswith("data:image/")):
+                return "An Image needs a url: https, or a data URI."
+            if not isinstance(image.get("altText", ""), str):
+                return "An Image's altText is text."
         for action in card.get("actions") or []:
             if action.get("type") not in CARD_ACTIONS:
                 return f"Unknown card action {action.get('type')!r}."
@@ -577,15 +650,35 @@ def _linkedin_post_problem(post: Any, images: Mapping[str, bytes | None]) -> str
         return "/distribution/feedDistribution :: MAIN_FEED or NONE"
     if post.get("lifecycleState") != "PUBLISHED":
         return "/lifecycleState :: PUBLISHED"
-    media = (post.get("content") or {}).get("media")
-    if media is not None:
-        urn = media.get("id")
-        if urn not in images:
-            return f"/content/media/id :: {urn!r} is not an image registered by this member or organization"
-        if images[urn] is None:
-            return f"/content/media/id :: {urn} has not been uploaded"
-        if len(str(media.get("altText", ""))) > 4086:
-            return "/content/media/altText :: at most 4086 characters"
+    content = post.get("content")
+    if content is None:
+        return None
+    if not isinstance(content, dict) or len(content) != 1 or next(iter(content)) not in ("media", "multiImage"):
+        return "/content :: one of media or multiImage (this fake knows no other content)"
+    if "media" in content:
+        return _linkedin_image_problem(content["media"], "/content/media", images)
+    multi = content["multiImage"]
+    shown = multi.get("images") if isinstance(multi, dict) else None
+    if not isinstance(shown, list) or not 2 <= len(shown) <= 20:
+        return "/content/multiImage/images :: 2 to 20 images"
+    for i, image in enumerate(shown):
+        if problem := _linkedin_image_problem(image, f"/content/multiImage/images/{i}", images):
+            return problem
+    if len({image["id"] for image in shown}) != len(shown):
+        return "/content/multiImage/images :: each image once"
+    return None
+
+
+def _linkedin_image_problem(media: Any, path: str, images: Mapping[str, bytes | None]) -> str | None:
+    if not isinstance(media, dict):
+        return f"{path} :: an object with an id"
+    urn = media.get("id")
+    if not isinstance(urn, str) or urn not in images:
+        return f"{path}/id :: {urn!r} is not an image registered by this member or organization"
+    if images[urn] is None:
+        return f"{path}/id :: {urn} has not been uploaded"
+    if not isinstance(media.get("altText", ""), str) or len(media.get("altText", "")) > 4086:
+        return f"{path}/altText :: text of at most 4086 characters"
     return None
 
 

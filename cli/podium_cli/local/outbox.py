@@ -14,33 +14,54 @@ import base64
 import contextlib
 import email
 import email.policy
+import hashlib
 import io
 import json
 import re
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 SES_V2_SEND = "/v2/email/outbound-emails"
 REDACTED_HEADERS = ("authorization", "proxy-authorization")
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-CONTENT_TYPES = {".eml": "message/rfc822", ".html": "text/html; charset=utf-8", ".json": "application/json"}
+CONTENT_TYPES = {
+    ".eml": "message/rfc822",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".gif": "image/gif",
+}
+# What a kept picture is, by its first bytes: only these are kept as files (and served as images).
+PICTURE_KINDS = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"))
 # A preview shows what a person would read: the email's own styles, no scripts, nothing fetched from outside.
 PREVIEW_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A picture a post carries: its bytes as they were uploaded (X, LinkedIn), or the URL it names for the service
+    to fetch (Slack, Teams)."""
+
+    alt: str = ""
+    data: bytes = b""
+    url: str = ""
+
+
 class Outbox:
-    """A folder of what was sent: `<stamp>-email-<id>.{json,eml,html}` and `<stamp>-post-<id>.json`."""
+    """A folder of what was sent: `<stamp>-email-<id>.{json,eml,html}`, `<stamp>-post-<id>.json`, and the pictures
+    posts uploaded, `picture-<sha256>.png` (each kept once, however many posts carry it)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -67,7 +88,9 @@ class Outbox:
         self._write(base, {**record, "summary": record["subject"]})
         return record
 
-    def record_post(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    def record_post(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, pictures: Sequence[Picture] = ()
+    ) -> dict[str, Any]:
         base = self._base("post")
         content = _body(body, headers.get("Content-Type", ""))
         destination = headers.get("X-Podium-Destination", "")
@@ -81,10 +104,28 @@ class Outbox:
             "headers": {k: "[redacted]" if k.lower() in REDACTED_HEADERS else v for k, v in headers.items()},
             "body": content,
             "summary": _first_line(content),
+            "pictures": [self._keep_picture(p) for p in pictures],
             "files": {"json": f"{base}.json"},
         }
         self._write(base, record)
         return record
+
+    def _keep_picture(self, picture: Picture) -> dict[str, Any]:
+        kept: dict[str, Any] = {"alt": picture.alt}
+        if picture.url:
+            kept["url"] = picture.url
+        if picture.data:
+            digest = hashlib.sha256(picture.data).hexdigest()
+            kept.update(bytes=len(picture.data), sha256=digest)
+            suffix = next((s for magic, s in PICTURE_KINDS if picture.data.startswith(magic)), None)
+            if suffix is not None:  # anything else is described, never served
+                name = f"picture-{digest}{suffix}"
+                if not (self.folder / name).exists():
+                    temporary = self.folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+                    temporary.write_bytes(picture.data)
+                    temporary.replace(self.folder / name)
+                kept["file"] = name
+        return kept
 
     def entries(self) -> list[dict[str, Any]]:
         """Everything sent, newest first."""
@@ -345,15 +386,51 @@ def ses_server(outbox: Outbox) -> Iterator[str]:
 OUTBOX_PAGE_ROWS = 300  # the newest; one bulletin of the demo is 230 digests and its posts
 
 
-def outbox_page(outbox: Outbox, schedules: list[dict[str, Any]]) -> str:
+def outbox_page(outbox: Outbox, schedules: list[dict[str, Any]], origin: str = "") -> str:
+    """The listing, newest first: each email with its preview, each post with its payload and its pictures. A
+    picture a post names by URL is shown only if it is on `origin` (this stack): the page fetches nothing from
+    another site."""
     from podium.adapters.pages import render
 
     entries = outbox.entries()
     return render(
         "outbox.html",
         packages=LOCAL_TEMPLATES,
-        entries=entries[:OUTBOX_PAGE_ROWS],
+        entries=[_on_page(e, origin) for e in entries[:OUTBOX_PAGE_ROWS]],
         total=len(entries),
         schedules=schedules,
         folder=outbox.folder,
     )
+
+
+def _on_page(entry: dict[str, Any], origin: str) -> dict[str, Any]:
+    if entry.get("kind") != "post":
+        return entry
+    images, elsewhere = [], []
+    for picture in entry.get("pictures") or []:
+        if picture.get("file"):
+            images.append({"src": f"/outbox/{picture['file']}", "alt": picture.get("alt", "")})
+        elif picture.get("url"):
+            src = _same_origin(str(picture["url"]), origin)
+            if src:
+                images.append({"src": src, "alt": picture.get("alt", "")})
+            else:
+                elsewhere.append(str(picture["url"]))
+    request = {"method": entry.get("method"), "path": entry.get("path"), "headers": entry.get("headers", {})}
+    payload = json.dumps({**request, "body": entry.get("body")}, indent=1, ensure_ascii=False)
+    return {**entry, "images": images, "elsewhere": elsewhere, "payload": payload}
+
+
+def _same_origin(url: str, origin: str) -> str:
+    """`url` as a path on `origin` (127.0.0.1 or localhost, the same port), or "" if it is anywhere else."""
+    if not origin:
+        return ""
+    try:
+        parts, own = urlsplit(url), urlsplit(origin)
+        port, own_port = parts.port, own.port
+    except ValueError:
+        return ""
+    if parts.scheme != own.scheme or parts.hostname not in ("127.0.0.1", "localhost") or port != own_port:
+        return ""
+    # One leading slash: "//host/…" would be another site's address, relative to the page.
+    return "/" + parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")

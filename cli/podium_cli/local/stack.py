@@ -362,7 +362,7 @@ def _local_reply(stack: Stack, method: str, path: str, headers: dict[str, str], 
     if method not in ("GET", "HEAD"):
         return None
     if path == "/outbox":
-        page = outbox_page(stack.outbox, stack.scheduler.summary())
+        page = outbox_page(stack.outbox, stack.scheduler.summary(), stack.url)
         return 200, {"content-type": "text/html; charset=utf-8"}, page.encode()
     if path == "/outbox.json":
         listing = {"folder": str(stack.outbox.folder), "entries": stack.outbox.entries()}

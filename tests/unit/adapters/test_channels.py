@@ -11,6 +11,7 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from podium.adapters.channels import (
     HttpResponse,
     channel_for,
     little_text,
+    multipart,
     stdlib_http,
     x_text,
     x_weight,
@@ -68,7 +70,7 @@ def announcement(**changes: Any) -> Announcement:
             CardRow(3, "Sam <Okafor> & co", 990, None),
         ),
         "url": BOARD,
-        "image": CARD,
+        "images": (CARD,),
         "data": {"bulletin": "20261207T0800Z-schedule", "period": "2026-W49"},
     }
     return Announcement(**{**fields, **changes})
@@ -222,10 +224,107 @@ def test_x_uploads_the_card_sets_its_alt_text_then_posts_with_its_media_id(
 
 
 def test_x_without_a_picture_posts_text_only(fake: FakeChannels, secrets: Secrets, env: dict[str, str]) -> None:
-    post(ChannelKind.X, secrets, env, image=None)
+    post(ChannelKind.X, secrets, env, images=())
     (tweet,) = fake.accepted
     assert tweet.route == "/2/tweets"
     assert "media" not in tweet.json()
+
+
+def cards(count: int) -> tuple[Image, ...]:
+    """The top 10's card and `count - 1` division cards, each its own PNG, alt text and signed link."""
+    boards = ["participants", *(f"division/d{i}" for i in range(1, count))]
+    return tuple(
+        Image(
+            png(4 + i, 3),
+            alt=f"Leaderboard {i}: 1. Team {i}, 40 pts",
+            board=board,
+            title="Top 10" if i == 0 else f"Division {i}",
+            url=f"https://podium.example/v1/programs/contest/bulletins/b1/card.png?board={board}&link=signed{i}",
+        )
+        for i, board in enumerate(boards)
+    )
+
+
+def test_x_uploads_the_first_four_cards_each_with_its_alt_text_and_posts_their_ids_in_order(
+    fake: FakeChannels, secrets: Secrets, env: dict[str, str]
+) -> None:
+    six = cards(6)
+    delivery = post(ChannelKind.X, secrets, env, images=six)
+
+    uploads = fake.received("/2/media/upload")
+    assert len(uploads) == 4 and len(fake.received("/2/media/metadata")) == 4
+    (tweet,) = fake.received("/2/tweets")
+    media_ids = tweet.json()["media"]["media_ids"]
+    assert [fake.media[i] for i in media_ids] == [c.png for c in six[:4]]  # the top 10 first, then divisions
+    assert [fake.alt_texts[i] for i in media_ids] == [c.alt for c in six[:4]]
+    assert delivery.reference in fake.tweets and delivery.attempts == 1
+
+
+def test_x_with_several_cards_never_uploads_one_twice_when_a_step_is_retried(
+    fake: FakeChannels, secrets: Secrets, env: dict[str, str]
+) -> None:
+    fake.script("/2/media/upload", [200, 503, 200])  # the second card's upload fails once
+    fake.script("/2/tweets", [500, 201])
+    waits = Waits()
+    post(ChannelKind.X, secrets, env, waits, images=cards(3))
+    assert len(fake.received("/2/media/upload")) == 4 and len(fake.media) == 3
+    assert len(fake.tweets) == 1 and waits == [1.0, 1.0]
+
+
+def test_x_names_the_card_whose_upload_failed(fake: FakeChannels, secrets: Secrets, env: dict[str, str]) -> None:
+    fake.script("/2/media/upload", [200, 400])
+    with pytest.raises(ChannelFailed, match="X media upload 2 of 3: HTTP 400"):
+        post(ChannelKind.X, secrets, env, images=cards(3))
+    assert not fake.received("/2/tweets")
+
+
+def test_linkedin_posts_several_cards_as_one_multi_image_post(
+    fake: FakeChannels, secrets: Secrets, env: dict[str, str]
+) -> None:
+    three = cards(3)
+    delivery = post(ChannelKind.LINKEDIN, secrets, env, images=three)
+
+    assert len(fake.received("/rest/images")) == 3
+    assert len([r for r in fake.requests if r.method == "PUT"]) == 3
+    (created,) = fake.received("/rest/posts")
+    content = created.json()["content"]
+    assert list(content) == ["multiImage"]
+    shown = content["multiImage"]["images"]
+    assert [fake.images[i["id"]] for i in shown] == [c.png for c in three]
+    assert [i["altText"] for i in shown] == [c.alt for c in three]
+    assert delivery.reference in fake.posts
+
+
+def test_linkedin_with_one_card_posts_it_as_media(fake: FakeChannels, secrets: Secrets, env: dict[str, str]) -> None:
+    post(ChannelKind.LINKEDIN, secrets, env, images=cards(1))
+    (created,) = fake.received("/rest/posts")
+    assert list(created.json()["content"]) == ["media"]
+
+
+def test_slack_names_each_linked_card_in_an_image_block_before_the_button(
+    fake: FakeChannels, secrets: Secrets, env: dict[str, str]
+) -> None:
+    three = (*cards(3), Image(png(), alt="no public URL", board="division/d9"))  # a card with no link: left out
+    post(ChannelKind.SLACK, secrets, env, images=three)
+
+    (request,) = fake.accepted
+    blocks = request.json()["blocks"]
+    assert [b["type"] for b in blocks] == ["header", "section", "context", "image", "image", "image", "actions"]
+    images = [b for b in blocks if b["type"] == "image"]
+    assert [b["image_url"] for b in images] == [c.url for c in three[:3]]
+    assert [b["alt_text"] for b in images] == [c.alt for c in three[:3]]
+    assert [b["title"] for b in images] == [{"type": "plain_text", "text": c.title} for c in three[:3]]
+
+
+def test_teams_shows_each_linked_card_as_an_image(fake: FakeChannels, secrets: Secrets, env: dict[str, str]) -> None:
+    three = cards(3)
+    post(ChannelKind.TEAMS, secrets, env, images=three)
+
+    (request,) = fake.accepted
+    body = request.json()["attachments"][0]["content"]["body"]
+    images = [e for e in body if e["type"] == "Image"]
+    assert [(e["url"], e["altText"], e["size"]) for e in images] == [(c.url, c.alt, "Stretch") for c in three]
+    assert body[-1]["type"] == "Image"  # after the facts and the lines
 
 
 def test_x_keeps_the_url_and_cuts_long_names_to_280_as_x_counts(
@@ -327,7 +426,7 @@ def test_linkedin_commentary_escapes_little_text_but_not_urls(
         env,
         headline="Team (Chicago) #1 @ 1_000 pts [*] <3 {x} |~\\",
         url=url,
-        image=None,
+        images=(),
     )
     (created,) = fake.accepted
     commentary = created.json()["commentary"]
@@ -447,7 +546,7 @@ def test_a_429_asking_more_than_the_cap_fails_without_waiting(
     waits = Waits()
     channel = channel_for(CONFIGS[ChannelKind.X], secrets, sleep=waits, env=env, clock=lambda: 1_800_000_000.0)
     with pytest.raises(ChannelFailed) as failed:
-        channel.post(announcement(image=None))
+        channel.post(announcement(images=()))
     assert failed.value.status == 429 and failed.value.attempts == 1
     assert "rate limited until 2027-01-15T08:15:00Z" in failed.value.reason
     assert waits == []
@@ -469,7 +568,7 @@ def test_rate_limit_headers_in_seconds_an_http_date_and_epoch_are_honoured(
     )
     waits = Waits()
     channel = channel_for(CONFIGS[ChannelKind.X], secrets, sleep=waits, env=env, clock=lambda: now)
-    delivery = channel.post(announcement(image=None))
+    delivery = channel.post(announcement(images=()))
     assert waits == [3.0, 7.0, 12.0]
     assert delivery.attempts == 4
 
@@ -751,6 +850,125 @@ def test_the_fakes_refuse_bad_payloads_like_the_real_apis(
     assert not fake.accepted
 
 
+def uploaded_to_linkedin(fake: FakeChannels, count: int) -> list[str]:
+    urns = []
+    for i in range(count):
+        init = send(
+            fake,
+            "POST",
+            "/rest/images?action=initializeUpload",
+            json.dumps({"initializeUploadRequest": {"owner": AUTHOR}}).encode(),
+            LI_HEADERS,
+        )
+        value = init.json()["value"]
+        assert send(fake, "PUT", value["uploadUrl"].removeprefix(fake.url), png(4 + i)).status == 201
+        urns.append(value["image"])
+    return urns
+
+
+def linkedin_post(content: Any) -> bytes:
+    return json.dumps(
+        {
+            "author": AUTHOR,
+            "commentary": "hi",
+            "visibility": "PUBLIC",
+            "lifecycleState": "PUBLISHED",
+            "distribution": {"feedDistribution": "MAIN_FEED"},
+            "content": content,
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("images", "says"),
+    [
+        (lambda urns: [{"id": urns[0]}], "2 to 20 images"),
+        (lambda urns: [{"id": urns[0]}] * 21, "2 to 20 images"),
+        (lambda urns: [{"id": urns[0]}, {"id": urns[0]}], "each image once"),
+        (lambda urns: [{"id": urns[0]}, {"id": "urn:li:image:nope"}], "images/1/id :: 'urn:li:image:nope' is not"),
+        (lambda urns: [{"id": urns[0]}, {"id": urns[1], "altText": "x" * 4087}], "images/1/altText"),
+    ],
+)
+def test_the_linkedin_fake_refuses_multi_image_posts_as_the_posts_api_does(
+    fake: FakeChannels, images: Any, says: str
+) -> None:
+    urns = uploaded_to_linkedin(fake, 2)
+    answer = send(fake, "POST", "/rest/posts", linkedin_post({"multiImage": {"images": images(urns)}}), LI_HEADERS)
+    assert answer.status == 400 and says in answer.body.decode(), answer.body
+    assert not fake.posts
+    both = {"media": {"id": urns[0]}, "multiImage": {"images": [{"id": u} for u in urns]}}
+    answer = send(fake, "POST", "/rest/posts", linkedin_post(both), LI_HEADERS)
+    assert answer.status == 400 and "one of media or multiImage" in answer.body.decode()
+
+
+def uploaded_to_x(fake: FakeChannels, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        form, content_type = multipart(
+            [("media", "c.png", "image/png", png(4 + i)), ("media_category", "", "", b"tweet_image")]
+        )
+        answer = send(
+            fake, "POST", "/2/media/upload", form, {"Authorization": "Bearer t", "Content-Type": content_type}
+        )
+        ids.append(answer.json()["data"]["id"])
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("media_ids", "says"),
+    [
+        (lambda ids: ids, "1 to 4 media ids"),  # five
+        (lambda ids: [], "1 to 4 media ids"),
+        (lambda ids: [ids[0], ids[0]], "each media id once"),
+        (lambda ids: [int(ids[0])], "as strings"),
+    ],
+)
+def test_the_x_fake_refuses_more_than_four_or_repeated_media_as_x_does(
+    fake: FakeChannels, media_ids: Any, says: str
+) -> None:
+    ids = uploaded_to_x(fake, 5)
+    body = json.dumps({"text": "hi", "media": {"media_ids": media_ids(ids)}}).encode()
+    answer = send(fake, "POST", "/2/tweets", body, {"Authorization": "Bearer t", "Content-Type": "application/json"})
+    assert answer.status == 400 and says in answer.body.decode(), answer.body
+    assert not fake.tweets
+
+
+@pytest.mark.parametrize(
+    ("block", "says"),
+    [
+        ({"type": "image", "image_url": "https://podium.example/c.png"}, "alt_text"),
+        ({"type": "image", "image_url": "https://podium.example/c.png", "alt_text": ""}, "alt_text"),
+        ({"type": "image", "image_url": "http://podium.example/c.png", "alt_text": "x"}, "image_url"),
+        ({"type": "image", "image_url": "https://podium.example/" + "c" * 3000, "alt_text": "x"}, "image_url"),
+        (
+            {
+                "type": "image",
+                "image_url": "https://podium.example/c.png",
+                "alt_text": "x",
+                "title": {"type": "mrkdwn"},
+            },
+            "title",
+        ),
+    ],
+)
+def test_the_slack_fake_refuses_image_blocks_slack_would_refuse(fake: FakeChannels, block: Any, says: str) -> None:
+    answer = send(fake, "POST", "/slack/a", json.dumps({"text": "hi", "blocks": [block]}).encode())
+    assert (answer.status, answer.body) == (400, b"invalid_blocks")
+    from podium_cli.local.channels import _slack_blocks_problem
+
+    assert says in (_slack_blocks_problem([block]) or "")
+
+
+def test_the_teams_fake_refuses_an_image_without_a_url(fake: FakeChannels) -> None:
+    card = {"type": "AdaptiveCard", "version": "1.4", "body": [{"type": "Container", "items": [{"type": "Image"}]}]}
+    message = {
+        "type": "message",
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+    }
+    answer = send(fake, "POST", "/teams/a", json.dumps(message).encode())
+    assert answer.status == 400 and "An Image needs a url" in answer.body.decode()
+
+
 def test_a_linkedin_post_naming_an_image_not_yet_uploaded_is_refused(fake: FakeChannels) -> None:
     init = send(
         fake,
@@ -793,3 +1011,65 @@ def test_posts_to_the_fakes_are_kept_in_the_outbox_with_pictures_described(tmp_p
     assert entries[0]["headers"]["Authorization"] == "[redacted]"
     assert entries[2]["body"]["text"].endswith(BOARD)
     assert entries[3]["summary"].startswith("Q4 Sales Contest, week of 30 Nov 2026")
+
+
+def test_the_outbox_page_shows_each_post_with_its_payload_and_pictures_served_as_uploaded(
+    tmp_path: Path, secrets: Secrets
+) -> None:
+    from html.parser import HTMLParser
+    from types import SimpleNamespace
+
+    from podium_cli.local.outbox import outbox_page
+    from podium_cli.local.stack import _outbox_file
+
+    stack = "http://127.0.0.1:8765"
+    three = tuple(replace(c, url=c.url.replace("https://podium.example", stack)) for c in cards(3))
+    elsewhere = replace(three[2], url="https://podium.example/elsewhere.png?board=division/d2")
+    outbox = Outbox(tmp_path / "outbox")
+    with fake_channels(outbox) as server:
+        env = {
+            "PODIUM_ALLOW_LOOPBACK_CHANNELS": "1",
+            "PODIUM_X_API_URL": server.url,
+            "PODIUM_LINKEDIN_API_URL": server.url,
+        }
+        values = {**secrets.values, "/podium/slack": f"{server.url}/slack/T0/B0/S"}
+        for kind, images in [
+            (ChannelKind.X, three),
+            (ChannelKind.LINKEDIN, three),
+            (ChannelKind.SLACK, (*three[:2], elsewhere)),
+        ]:
+            channel_for(CONFIGS[kind], Secrets(values), sleep=Waits(), env=env).post(announcement(images=images))
+        uploaded = [r.body for r in server.accepted if r.route.startswith("/linkedin-upload/")]
+
+    class Images(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[dict[str, str | None]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "img":
+                self.found.append(dict(attrs))
+
+    page = outbox_page(outbox, [], stack)
+    parser = Images()
+    parser.feed(page)
+    sources = [str(i["src"]) for i in parser.found]
+    kept = [s for s in sources if s.startswith("/outbox/")]
+    # Each uploaded card, on the upload's row and on the post's that names it (X: 3 uploads and 1 tweet;
+    # LinkedIn: 3 uploads and 1 post), served from what the fake kept, byte for byte.
+    assert len(kept) == 12
+    served: set[bytes] = set()
+    for src in kept:
+        status, headers, body = _outbox_file(SimpleNamespace(outbox=outbox), src.removeprefix("/outbox/"))  # type: ignore[arg-type]
+        assert (status, headers["content-type"], headers["x-content-type-options"]) == (200, "image/png", "nosniff")
+        served.add(body)
+    assert served == {c.png for c in three} == set(uploaded)
+    # The tweet's and the LinkedIn post's rows show each card with the alt text it was given: one file for both.
+    for card in three:
+        shown = {str(i["src"]) for i in parser.found if i["alt"] == card.alt and str(i["src"]).startswith("/outbox/")}
+        assert len(shown) == 1
+        assert _outbox_file(SimpleNamespace(outbox=outbox), shown.pop().removeprefix("/outbox/"))[2] == card.png  # type: ignore[arg-type]
+    # Slack's pictures are its links: shown when on this stack, named (not fetched) when elsewhere.
+    assert [s for s in sources if not s.startswith("/outbox/")] == [c.url.removeprefix(stack) for c in three[:2]]
+    assert "not fetched here" in page and "https://podium.example/elsewhere.png?board=division/d2" in page
+    assert "<summary>Payload</summary>" in page and "&#34;multiImage&#34;" in page

@@ -215,3 +215,35 @@ def test_the_page_lists_the_newest_rows_and_says_how_many_there_are(tmp_path: Pa
     assert page.count("<tr>") == OUTBOX_PAGE_ROWS + 1  # the header row too
     assert f"The newest {OUTBOX_PAGE_ROWS} of {OUTBOX_PAGE_ROWS + 5}" in page
     assert f"post {OUTBOX_PAGE_ROWS + 4}" in page and "post 0<" not in page
+
+
+def test_a_post_s_pictures_are_kept_once_and_only_this_stack_s_links_are_shown(tmp_path: Path) -> None:
+    from podium_cli.local.outbox import Picture
+
+    outbox = Outbox(tmp_path)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    for _ in range(2):  # the same picture twice: one file
+        outbox.record_post("POST", "/2/media/upload", {}, b"{}", [Picture(data=png)])
+    outbox.record_post(
+        "POST",
+        "/slack/a",
+        {"Content-Type": "application/json"},
+        b'{"text": "hi"}',
+        [
+            Picture("ours", url="http://127.0.0.1:8765/v1/programs/p/bulletins/b/card.png?board=participants&link=t"),
+            Picture("protocol-relative", url="http://127.0.0.1:8765//evil.example/x.png"),
+            Picture("another port", url="http://127.0.0.1:9999/x.png"),
+            Picture("script", url="javascript:alert(1)"),
+            Picture("not a picture", data=b"MZ\x90\x00"),
+        ],
+    )
+    assert len(list(tmp_path.glob("picture-*.png"))) == 1 and not list(tmp_path.glob("picture-*[!g]"))
+    slack = outbox.entries()[0]
+    assert "file" not in slack["pictures"][4] and slack["pictures"][4]["bytes"] == 4
+
+    page = outbox_page(outbox, [], "http://127.0.0.1:8765")
+    assert 'src="/v1/programs/p/bulletins/b/card.png?board=participants&amp;link=t"' in page
+    assert 'src="/evil.example/x.png"' in page  # one leading slash: still this stack
+    assert 'src="//' not in page and 'src="javascript' not in page and 'src="http' not in page
+    assert "http://127.0.0.1:9999/x.png" in page and "javascript:alert(1)" in page  # named, not fetched
+    assert page.count('src="/outbox/picture-') == 2

@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from demo_program import ORG, PROGRAM, Demo, build_demo
 
 from podium.adapters.digests import render_digest
 from podium.adapters.mail import mime
-from podium.domain.announcements import Announcement, Card, Image
+from podium.domain.announcements import Announcement, Card, CardLink, Image
 from podium.domain.boards import Board, BoardKind
 from podium.domain.bulletins import BadgeKind, BulletinStatus, Snapshot, marks_of
 from podium.domain.periods import parse_period, period_of_day
@@ -323,10 +324,80 @@ def test_cards_show_the_public_board(world: World) -> None:
         cards.append(c)
         return Image(b"", "")
 
-    world.final(render_card=card)
-    (top,) = cards
+    made = world.final(render_card=card)
+    top, *divisions = cards
     assert top.program == "Q4 Sales Sprint" and top.heading == "Top 10" and len(top.rows) == 10
     assert top.period.startswith("week of ")
+    assert top.footer == f"{made.created_at.day} {made.created_at:%b %Y} · Podium"  # the bulletin's day
+
+    # Then each division's board of its teams, in the divisions' rank order, with each team's headcount.
+    snapshot = Snapshot.from_dict(world.bulletins.snapshot(ORG, PROGRAM, made.id))
+    assert len(snapshot.divisions) == 5
+    assert [c.heading for c in divisions] == [f"{d.name} division" for d in snapshot.divisions]
+    assert [d.rank for d in snapshot.divisions] == sorted(d.rank for d in snapshot.divisions)
+    for division, drawn in zip(snapshot.divisions, divisions, strict=True):
+        teams = snapshot.division_teams(division.id)
+        assert [(r.rank, r.name, r.points, r.movement) for r in drawn.rows] == [
+            (t.rank, t.name, t.points, t.movement) for t in teams[:10]
+        ]
+        assert [r.detail for r in drawn.rows] == [f"{t.headcount} participants" for t in teams[:10]]
+        assert drawn.footer == top.footer and drawn.program == top.program and drawn.period == top.period
+
+
+def test_a_post_carries_the_top_10_then_each_division_with_alt_text_and_a_signed_link(world: World) -> None:
+    made = world.final()
+    snapshot = Snapshot.from_dict(world.bulletins.snapshot(ORG, PROGRAM, made.id))
+    (post,) = world.posts["sales-slack"]
+    assert [i.board for i in post.images] == ["participants", *(f"division/{d.id}" for d in snapshot.divisions)]
+    assert [i.title for i in post.images] == ["Top 10", *(f"{d.name} division" for d in snapshot.divisions)]
+    assert post.image is post.images[0]
+    assert all(i.alt and i.png for i in post.images)
+    for image in post.images:
+        # A link Slack and Teams fetch without a key: the card route, signed for this one card.
+        base = f"https://podium.example.org/v1/programs/{PROGRAM}/bulletins/{made.id}/card.png?"
+        assert image.url.startswith(base)
+        query = parse_qs(image.url.removeprefix(base))
+        assert query["board"] == [image.board]
+        link = CardLink.read(KEY, query["link"][0], world.clock[0] + timedelta(days=399))
+        assert link == CardLink(ORG, PROGRAM, made.id, image.board)
+        with pytest.raises(BadToken, match="expired"):
+            CardLink.read(KEY, query["link"][0], world.clock[0] + timedelta(days=401))
+    assert post.data["cards"] == [{"board": i.board, "title": i.title, "url": i.url} for i in post.images]
+
+
+def test_cards_are_capped_and_without_divisions_or_scores_only_the_top_10_is_drawn(world: World) -> None:
+    made = world.final()
+    snapshot = Snapshot.from_dict(world.bulletins.snapshot(ORG, PROGRAM, made.id))
+    program = world.demo.table.get_program(ORG, PROGRAM)
+    assert program is not None
+    p = world.publisher()
+
+    def boards(snap: Snapshot, **options: Any) -> list[str]:
+        return [i.board for i in p.announcement(made, program.program, snap, None, **options).images]
+
+    many = tuple(replace(d, id=f"d{i}", rank=i + 1) for i, d in enumerate(snapshot.divisions * 3))
+    assert boards(replace(snapshot, divisions=many)) == ["participants", *(f"division/d{i}" for i in range(9))]
+    flat = Snapshot(snapshot.period, snapshot.participants, tuple(replace(t, parent=None) for t in snapshot.teams))
+    assert boards(flat) == ["participants"]
+    nobody = Snapshot(snapshot.period, tuple(replace(line, scored=False) for line in snapshot.participants))
+    assert boards(replace(nobody, teams=snapshot.teams, divisions=snapshot.divisions)) == ["participants"]
+    # The card route draws the one it is asked for, any division's.
+    last = f"division/{snapshot.divisions[-1].id}"
+    assert boards(snapshot, boards=[last]) == [last]
+
+
+def test_without_a_public_url_or_a_signing_key_cards_have_no_link(world: World) -> None:
+    world.final(public_url="")
+    assert all(i.url == "" and i.png for i in world.posts["sales-slack"][0].images)
+
+    def no_key() -> bytes:
+        raise RuntimeError("Secrets Manager is unreachable")
+
+    world.clock[0] += timedelta(hours=1)
+    world.score(world.demo.score("participants")["standings"][-1]["id"], 5)
+    made = world.final(signing_key=no_key, sender="")  # no digests either: only the posts need the key here
+    assert made.summary["posts"]["sales-slack"]["state"] == "sent"
+    assert all(i.url == "" for i in world.posts["sales-slack"][-1].images)
 
 
 # --- what the board pages show of the latest final bulletin --------------------------------------------------------

@@ -6,8 +6,11 @@ HTTP library): one injectable function, so tests can swap the transport; the fak
 
 - Retries: a 429 waits what `Retry-After` (seconds or an HTTP date) or `x-rate-limit-reset` (epoch seconds) asks,
   if that is at most MAX_WAIT; 5xx, 408 and connection errors back off 1, 2, 4, 8 s. At most MAX_ATTEMPTS tries
-  a step; any other status fails at once. A post of several steps (X's upload then its tweet, LinkedIn's image then
-  its post) never repeats a step that succeeded.
+  a step; any other status fails at once. A post of several steps (X's uploads then its tweet, LinkedIn's images
+  then its post) never repeats a step that succeeded; the publisher's claim on each post keeps a run that is retried
+  from posting it again.
+- Pictures: X and LinkedIn are sent each card's bytes (as many as each takes, from the top 10); Slack and Teams
+  take pictures by URL only, so they are given each card's signed link, which they fetch.
 - `attempts` (on a Delivery or a ChannelFailed) counts the tries of the last step made: the post itself, or the
   step that failed. 0 means nothing was sent (a missing secret, a refused address).
 - Addresses: https only, and never a private, loopback, link-local or metadata address (checked on every request,
@@ -40,7 +43,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from podium.domain.announcements import Announcement, CardRow
+from podium.domain.announcements import Announcement, CardRow, Image
 from podium.domain.program import ChannelConfig, ChannelKind
 from podium.services.ports import Channel, ChannelFailed, Delivery, SecretMissing, Secrets
 
@@ -60,11 +63,17 @@ LINKEDIN_HOSTS = ("linkedin.com", "licdn.com")  # where an upload URL LinkedIn h
 X_MAX_WEIGHT = 280
 X_URL_WEIGHT = 23
 X_ALT_TEXT = 1000
+X_IMAGES = 4  # POST /2/tweets takes 1 to 4 media ids
 SLACK_HEADER = 150
 SLACK_SECTION = 3000
 SLACK_BUTTON = 75
+SLACK_ALT_TEXT = 2000  # an image block's alt_text and its title's text
+SLACK_IMAGE_URL = 3000
+SLACK_IMAGES = 10  # image blocks, beside the message's 4 others (Slack takes 50 blocks)
+TEAMS_IMAGES = 10  # Image elements in the card
 LINKEDIN_COMMENTARY = 3000
 LINKEDIN_ALT_TEXT = 4086
+LINKEDIN_IMAGES = 20  # one image is `media`; 2 to 20 are a `multiImage` post
 USER_AGENT = "Podium (+bulletins)"
 
 
@@ -469,8 +478,9 @@ JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
 class SlackChannel(_Channel):
-    """An incoming webhook: Block Kit blocks with a plain-text fallback. Incoming webhooks cannot upload files and
-    the card has no public URL, so the picture is not posted; the button opens the board."""
+    """An incoming webhook: Block Kit blocks with a plain-text fallback. Incoming webhooks cannot upload files: the
+    cards go as image blocks naming their signed links, which Slack fetches (none without a public URL). The button
+    opens the board."""
 
     def post(self, announcement: Announcement) -> Delivery:
         url = self.secret()
@@ -498,6 +508,15 @@ def slack_message(announcement: Announcement) -> dict[str, Any]:
     if announcement.lines:
         facts = [{"type": "mrkdwn", "text": clip(slack_escape(line), SLACK_SECTION)} for line in announcement.lines]
         blocks.append({"type": "context", "elements": facts[:10]})
+    for image in linked(announcement.images, SLACK_IMAGE_URL)[:SLACK_IMAGES]:
+        block: dict[str, Any] = {
+            "type": "image",
+            "image_url": image.url,
+            "alt_text": clip(image.alt or image.title or title(announcement), SLACK_ALT_TEXT),
+        }
+        if image.title:
+            block["title"] = {"type": "plain_text", "text": clip(image.title, SLACK_ALT_TEXT)}
+        blocks.append(block)
     if announcement.url:
         button = {
             "type": "button",
@@ -509,8 +528,14 @@ def slack_message(announcement: Announcement) -> dict[str, Any]:
     return {"text": clip(slack_escape(announcement.text), SLACK_SECTION), "blocks": blocks}
 
 
+def linked(images: Sequence[Image], longest: int = 2048) -> list[Image]:
+    """The cards a service can fetch by URL: those with a link, of at most `longest` characters."""
+    return [image for image in images if image.url and len(image.url) <= longest]
+
+
 class TeamsChannel(_Channel):
-    """A Teams workflow ("Post to a channel when a webhook request is received"): one Adaptive Card."""
+    """A Teams workflow ("Post to a channel when a webhook request is received"): one Adaptive Card, its cards as
+    Image elements naming their signed links (Teams fetches them; none without a public URL)."""
 
     def post(self, announcement: Announcement) -> Delivery:
         url = self.secret()
@@ -537,6 +562,10 @@ def teams_message(announcement: Announcement) -> dict[str, Any]:
         ]
         body.append({"type": "FactSet", "facts": facts})
     body.extend({"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"} for line in announcement.lines)
+    body.extend(
+        {"type": "Image", "url": image.url, "altText": image.alt or image.title, "size": "Stretch", "spacing": "Medium"}
+        for image in linked(announcement.images)[:TEAMS_IMAGES]
+    )
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -551,46 +580,53 @@ def teams_message(announcement: Announcement) -> dict[str, Any]:
 
 
 class XChannel(_Channel):
-    """X API v2 with an OAuth 2.0 user token: the card uploaded (`POST /2/media/upload`), its alt text set
-    (`POST /2/media/metadata`; a failure there does not stop the post), then the post (`POST /2/tweets`)."""
+    """X API v2 with an OAuth 2.0 user token: each card (up to X_IMAGES, from the top 10) uploaded
+    (`POST /2/media/upload`) and its alt text set (`POST /2/media/metadata`; a failure there does not stop the
+    post), then the post naming them in order (`POST /2/tweets`)."""
 
     def post(self, announcement: Announcement) -> Delivery:
         token = self.secret()
         base = self.env.get("PODIUM_X_API_URL", "").rstrip("/") or X_API
         auth = {"Authorization": f"Bearer {token}"}
-        what = "the X API URL (PODIUM_X_API_URL)"
         payload: dict[str, Any] = {"text": x_text(announcement)}
-        image = announcement.image
-        if image is not None:
-            form, content_type = multipart(
-                [
-                    ("media", "card.png", "image/png", image.png),
-                    ("media_category", "", "", b"tweet_image"),
-                    ("media_type", "", "", b"image/png"),
-                ]
-            )
-            headers = {**auth, "Content-Type": content_type}
-            answer = self.sender.send(
-                "X media upload", lambda: HttpRequest("POST", f"{base}/2/media/upload", headers, form), what
-            )
-            media_id = str(_data(answer).get("id") or _data(answer).get("media_id_string") or "")
-            if not media_id:
-                raise ChannelFailed(self.name, "X media upload: the answer named no media id", self.sender.attempts)
-            if image.alt:
-                metadata = _json({"id": media_id, "metadata": {"alt_text": {"text": clip(image.alt, X_ALT_TEXT)}}})
-                # The picture goes out without its alt text rather than not at all.
-                with contextlib.suppress(ChannelFailed):
-                    self.sender.send(
-                        "X media metadata",
-                        lambda: HttpRequest("POST", f"{base}/2/media/metadata", {**auth, **JSON}, metadata),
-                        what,
-                    )
-            payload["media"] = {"media_ids": [media_id]}
+        images = announcement.images[:X_IMAGES]
+        media_ids = [self._upload(base, auth, image, i, len(images)) for i, image in enumerate(images, 1)]
+        if media_ids:
+            payload["media"] = {"media_ids": media_ids}
         body = _json(payload)
         answer = self.sender.send(
-            "X post", lambda: HttpRequest("POST", f"{base}/2/tweets", {**auth, **JSON}, body), what
+            "X post", lambda: HttpRequest("POST", f"{base}/2/tweets", {**auth, **JSON}, body), X_WHAT
         )
         return self.delivered(str(_data(answer).get("id", "")))
+
+    def _upload(self, base: str, auth: dict[str, str], image: Image, number: int, of: int) -> str:
+        """The media id of one card, uploaded with its alt text."""
+        step = "X media upload" + (f" {number} of {of}" if of > 1 else "")
+        form, content_type = multipart(
+            [
+                ("media", "card.png", "image/png", image.png),
+                ("media_category", "", "", b"tweet_image"),
+                ("media_type", "", "", b"image/png"),
+            ]
+        )
+        headers = {**auth, "Content-Type": content_type}
+        answer = self.sender.send(step, lambda: HttpRequest("POST", f"{base}/2/media/upload", headers, form), X_WHAT)
+        media_id = str(_data(answer).get("id") or _data(answer).get("media_id_string") or "")
+        if not media_id:
+            raise ChannelFailed(self.name, f"{step}: the answer named no media id", self.sender.attempts)
+        if image.alt:
+            metadata = _json({"id": media_id, "metadata": {"alt_text": {"text": clip(image.alt, X_ALT_TEXT)}}})
+            # The picture goes out without its alt text rather than not at all.
+            with contextlib.suppress(ChannelFailed):
+                self.sender.send(
+                    "X media metadata",
+                    lambda: HttpRequest("POST", f"{base}/2/media/metadata", {**auth, **JSON}, metadata),
+                    X_WHAT,
+                )
+        return media_id
+
+
+X_WHAT = "the X API URL (PODIUM_X_API_URL)"
 
 
 def _data(answer: HttpResponse) -> dict[str, Any]:
@@ -616,8 +652,9 @@ def multipart(parts: Sequence[tuple[str, str, str, bytes]]) -> tuple[bytes, str]
 
 
 class LinkedInChannel(_Channel):
-    """LinkedIn's Posts API as the member or organisation `author`: the card registered
-    (`POST /rest/images?action=initializeUpload`), uploaded to the URL LinkedIn gives, then the post."""
+    """LinkedIn's Posts API as the member or organisation `author`: each card registered
+    (`POST /rest/images?action=initializeUpload`) and uploaded to the URL LinkedIn gives, then the post: one card
+    as its `media`, two to LINKEDIN_IMAGES as a `multiImage` post, each with its alt text."""
 
     def post(self, announcement: Announcement) -> Delivery:
         token = self.secret()
@@ -632,7 +669,6 @@ class LinkedInChannel(_Channel):
             "X-Restli-Protocol-Version": "2.0.0",
             **JSON,
         }
-        what = "the LinkedIn API URL (PODIUM_LINKEDIN_API_URL)"
         post: dict[str, Any] = {
             "author": author,
             "commentary": _little_clip(announcement.text, LINKEDIN_COMMENTARY),
@@ -645,37 +681,51 @@ class LinkedInChannel(_Channel):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        image = announcement.image
-        if image is not None:
-            init = _json({"initializeUploadRequest": {"owner": author}})
-            answer = self.sender.send(
-                "LinkedIn image registration",
-                lambda: HttpRequest("POST", f"{base}/rest/images?action=initializeUpload", headers, init),
-                what,
-            )
-            value = _value(answer)
-            upload_url, urn = str(value.get("uploadUrl", "")), str(value.get("image", ""))
-            if not upload_url or not urn:
-                raise ChannelFailed(
-                    self.name, "LinkedIn image registration: no uploadUrl or image in the answer", self.sender.attempts
-                )
-            if not _linkedin_host(upload_url, base):
-                raise ChannelFailed(self.name, "LinkedIn gave an upload URL off LinkedIn; not sent", attempts=0)
-            upload = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
-            self.sender.send(
-                "LinkedIn image upload",
-                lambda: HttpRequest("PUT", upload_url, upload, image.png),
-                "the upload URL LinkedIn gave",
-                secret_url=True,
-            )
+        images = announcement.images[:LINKEDIN_IMAGES]
+        urns = [self._upload(base, headers, token, author, image, i, len(images)) for i, image in enumerate(images, 1)]
+        alts = [clip(image.alt, LINKEDIN_ALT_TEXT) for image in images]
+        if len(urns) == 1:
+            post["content"] = {"media": {"title": title(announcement), "id": urns[0], "altText": alts[0]}}
+        elif urns:
             post["content"] = {
-                "media": {"title": title(announcement), "id": urn, "altText": clip(image.alt, LINKEDIN_ALT_TEXT)}
+                "multiImage": {"images": [{"id": u, "altText": a} for u, a in zip(urns, alts, strict=True)]}
             }
         body = _json(post)
         answer = self.sender.send(
-            "LinkedIn post", lambda: HttpRequest("POST", f"{base}/rest/posts", headers, body), what
+            "LinkedIn post", lambda: HttpRequest("POST", f"{base}/rest/posts", headers, body), LINKEDIN_WHAT
         )
         return self.delivered(answer.header("x-restli-id") or answer.header("x-linkedin-id"))
+
+    def _upload(
+        self, base: str, headers: dict[str, str], token: str, author: str, image: Image, number: int, of: int
+    ) -> str:
+        """The image URN of one card, registered and uploaded."""
+        step = "LinkedIn image" + (f" {number} of {of}" if of > 1 else "")
+        init = _json({"initializeUploadRequest": {"owner": author}})
+        answer = self.sender.send(
+            f"{step} registration",
+            lambda: HttpRequest("POST", f"{base}/rest/images?action=initializeUpload", headers, init),
+            LINKEDIN_WHAT,
+        )
+        value = _value(answer)
+        upload_url, urn = str(value.get("uploadUrl", "")), str(value.get("image", ""))
+        if not upload_url or not urn:
+            raise ChannelFailed(
+                self.name, f"{step} registration: no uploadUrl or image in the answer", self.sender.attempts
+            )
+        if not _linkedin_host(upload_url, base):
+            raise ChannelFailed(self.name, "LinkedIn gave an upload URL off LinkedIn; not sent", attempts=0)
+        upload = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
+        self.sender.send(
+            f"{step} upload",
+            lambda: HttpRequest("PUT", upload_url, upload, image.png),
+            "the upload URL LinkedIn gave",
+            secret_url=True,
+        )
+        return urn
+
+
+LINKEDIN_WHAT = "the LinkedIn API URL (PODIUM_LINKEDIN_API_URL)"
 
 
 def _value(answer: HttpResponse) -> dict[str, Any]:

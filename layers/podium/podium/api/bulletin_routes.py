@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,8 +13,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from podium.api.app import now, principal, responses, store
 from podium.api.http import json_response, parse_json, raw_body
 from podium.api.pages import page_response
+from podium.domain.announcements import PARTICIPANTS_BOARD, Announcement, Card, CardLink, Image, board_division
 from podium.domain.bulletins import BulletinStatus, Snapshot, period_name
-from podium.domain.errors import BadRequest, NotFound
+from podium.domain.errors import BadRequest, NotFound, Unauthenticated
 from podium.domain.periods import parse_period
 from podium.domain.tokens import BadToken
 from podium.services.auth import Principal
@@ -141,9 +143,12 @@ def get_bulletin(program: str, bulletin: str) -> Response[str]:
     tags=["bulletins"],
 )
 def get_post(program: str, bulletin: str) -> Response[str]:
+    from podium.adapters.cards import alt_text
+
     who = principal(router)
     found = _bulletin(who, program, bulletin)
-    made = _announcement(found)
+    # What the cards say, not their pictures: none is drawn here (the card route draws each).
+    made = _announcement(found, render_card=lambda card: Image(b"", alt_text(card)))
     return json_response(
         200,
         {
@@ -152,6 +157,7 @@ def get_post(program: str, bulletin: str) -> Response[str]:
             "text": made.text,
             "url": made.url,
             "image_alt": made.image.alt if made.image else "",
+            "images": [{"board": i.board, "title": i.title, "alt": i.alt, "url": i.url} for i in made.images],
             "data": made.data,
         },
     )
@@ -159,18 +165,42 @@ def get_post(program: str, bulletin: str) -> Response[str]:
 
 @router.get(
     "/v1/programs/<program>/bulletins/<bulletin>/card.png",
-    summary="The bulletin's image card (1200×675 PNG): the top 10",
+    summary="One of the bulletin's image cards (1200×675 PNG): the top 10, or a division's board of its teams",
     responses=responses(
         200, {"type": "string", "format": "binary"}, 403, description="A PNG", media_types=("image/png",)
     ),
     tags=["bulletins"],
 )
 def get_card(program: str, bulletin: str) -> Response[bytes]:
-    who = principal(router)
-    made = _announcement(_bulletin(who, program, bulletin))
-    png = made.image.png if made.image else b""
+    query = router.current_event.query_string_parameters or {}
+    board = query.get("board") or PARTICIPANTS_BOARD
+    try:
+        board_division(board)
+    except ValueError as error:
+        raise BadRequest(str(error), field="board") from None
+    link = query.get("link")
+    found = _bulletin(principal(router), program, bulletin) if link is None else _linked(link, program, bulletin, board)
+    made = _announcement(found, boards=[board])
+    if made.image is None:
+        raise NotFound(f"bulletin {bulletin!r} has no card of the board {board!r}")
     headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
-    return Response(status_code=200, content_type="image/png", body=png, headers=headers)
+    return Response(status_code=200, content_type="image/png", body=made.image.png, headers=headers)
+
+
+def _linked(token: str, program: str, bulletin: str, board: str) -> BulletinRecord:
+    """The bulletin a card's signed link opens. The link is its own credential: Slack and Teams fetch the picture
+    a post names with no key. It opens the one card it was made for."""
+    p = publisher()
+    try:
+        card = CardLink.read(p.signing_key(), token, now())
+    except BadToken as error:
+        raise Unauthenticated(f"that card link does not open it: {error}") from None
+    if (card.program, card.bulletin, card.board) != (program, bulletin, board):
+        raise Unauthenticated("that card link was made for another card")
+    found = p.bulletins.get_bulletin(card.org, program, bulletin)
+    if found is None:
+        raise NotFound(f"no bulletin {bulletin!r} in program {program!r}")
+    return found
 
 
 @router.get(
@@ -197,13 +227,15 @@ def get_digest(program: str, bulletin: str, participant: str) -> Response[str]:
     return page_response(email.html, extra_headers={"X-Digest-Subject": _header_safe(email.subject)})
 
 
-def _announcement(bulletin: BulletinRecord) -> Any:
-    p = publisher()
+def _announcement(
+    bulletin: BulletinRecord, boards: list[str] | None = None, render_card: Callable[[Card], Image] | None = None
+) -> Announcement:
+    p = publisher() if render_card is None else replace(publisher(), render_card=render_card)
     program = find_program(store(), bulletin.org, bulletin.program).program
     snapshot = Snapshot.from_dict(p.bulletins.snapshot(bulletin.org, bulletin.program, bulletin.id))
     before = p.bulletins.get_bulletin(bulletin.org, bulletin.program, bulletin.previous) if bulletin.previous else None
     previous = Snapshot.from_dict(p.bulletins.snapshot(bulletin.org, bulletin.program, before.id)) if before else None
-    return p.announcement(bulletin, program, snapshot, previous)
+    return p.announcement(bulletin, program, snapshot, previous, boards=boards)
 
 
 def _digest(bulletin: BulletinRecord, participant: str) -> Any:

@@ -134,6 +134,22 @@ PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
             "schema": {"type": "string", "minLength": 1, "maxLength": 100},
         }
     ],
+    ("/v1/programs/{program}/bulletins/{bulletin}/card.png", "get"): [
+        {
+            "name": "board",
+            "in": "query",
+            "required": False,
+            "description": "whose card: participants (the top 10, the default) or division/{division} (its teams)",
+            "schema": {"type": "string", "pattern": "^(participants|division/.+)$", "default": "participants"},
+        },
+        {
+            "name": "link",
+            "in": "query",
+            "required": False,
+            "description": "a card's signed link, as a post names it (Slack and Teams fetch it): no key is needed",
+            "schema": {"type": "string"},
+        },
+    ],
     ("/v1/programs/{program}/tokens/{scope}", "post"): [
         {"name": "scope", "in": "path", "required": True, "schema": {"type": "string", "enum": ["submit", "read"]}}
     ],

@@ -19,9 +19,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from podium.domain.announcements import Announcement, Card, CardRow, Image
+from podium.domain.announcements import (
+    DIVISION_CARDS,
+    PARTICIPANTS_BOARD,
+    Announcement,
+    Card,
+    CardLink,
+    CardRow,
+    Image,
+    division_board,
+)
 from podium.domain.boards import Scorebook
 from podium.domain.bulletins import (
     BulletinStatus,
@@ -377,8 +386,17 @@ class Publisher:
     # --- what a post says ---------------------------------------------------------------------------------------
 
     def announcement(
-        self, bulletin: BulletinRecord, program: Program, snapshot: Snapshot, previous: Snapshot | None
+        self,
+        bulletin: BulletinRecord,
+        program: Program,
+        snapshot: Snapshot,
+        previous: Snapshot | None,
+        *,
+        boards: Iterable[str] | None = None,
     ) -> Announcement:
+        """What the bulletin posts. Its cards: the top 10, then (once anyone has scored) the first DIVISION_CARDS
+        division boards in rank order; with `boards`, only the cards of those boards ("participants",
+        "division/<id>", any division), as the card route draws them."""
         period = period_name(parse_period(snapshot.period, program.week_start))
         shown = [(p, name) for p in snapshot.participants if p.scored and (name := public_name(p)) is not None]
         rows = tuple(
@@ -403,7 +421,19 @@ class Publisher:
             if told.newcomers:
                 n = len(told.newcomers)
                 lines.append(f"{n} new on the board" if n > 1 else "1 newcomer on the board")
-        image = self.render_card(Card(program.name, period, "Top 10", rows, footer=_footer(self.clock())))
+        # The bulletin's day, not today's: a card drawn again later (the card route) is the same picture.
+        footer = _footer(bulletin.created_at)
+        cards = [(PARTICIPANTS_BOARD, Card(program.name, period, "Top 10", rows, footer=footer))]
+        cards += _division_cards(program.name, period, snapshot, footer)
+        if boards is not None:
+            wanted = set(boards)
+            cards = [(board, card) for board, card in cards if board in wanted]
+        else:
+            cards = cards[: 1 + DIVISION_CARDS] if rows else cards[:1]
+        link = _card_links(self.public_url, self.signing_key, bulletin)
+        images = tuple(
+            replace(self.render_card(card), board=board, title=card.heading, url=link(board)) for board, card in cards
+        )
         url = ""
         if program.visibility is Visibility.PUBLIC and self.public_url:
             url = f"{self.public_url}/p/{quote(bulletin.org, safe='')}/{quote(program.id, safe='')}"
@@ -415,13 +445,14 @@ class Publisher:
             lines=tuple(lines),
             rows=rows,
             url=url,
-            image=image,
+            images=images,
             data={
                 "bulletin": bulletin.id,
                 "program": program.id,
                 "period": snapshot.period,
                 "news": bulletin.news,
                 "top": [{"rank": r.rank, "name": r.name, "points": r.points, "movement": r.movement} for r in rows],
+                "cards": [{"board": i.board, "title": i.title, "url": i.url} for i in images],
             },
         )
 
@@ -545,3 +576,41 @@ def record_mail_events(bulletins: Bulletins, events: Iterable[Any], at: datetime
             bulletins.suppress_address(address, reason, at)
             count += 1
     return count
+
+
+# --- a post's cards -----------------------------------------------------------------------------------------------
+
+
+def _division_cards(program: str, period: str, snapshot: Snapshot, footer: str) -> list[tuple[str, Card]]:
+    """Each division's board (its teams, ranked) as a card, in the divisions' rank order."""
+    cards = []
+    for division in snapshot.divisions:
+        heading = division.name if "division" in division.name.lower() else f"{division.name} division"
+        rows = tuple(
+            CardRow(t.rank, t.name, t.points, t.movement, _headcount(t.headcount))
+            for t in snapshot.division_teams(division.id)[:CARD_ROWS]
+        )
+        cards.append((division_board(division.id), Card(program, period, heading, rows, footer=footer)))
+    return cards
+
+
+def _headcount(people: int) -> str:
+    return "1 participant" if people == 1 else f"{people:,} participants"
+
+
+def _card_links(public_url: str, signing_key: Callable[[], bytes], bulletin: BulletinRecord) -> Callable[[str], str]:
+    """Each card's signed link (the card route, no key needed) by its board; "" for every card without a public
+    URL or a key to sign with."""
+    if not public_url:
+        return lambda board: ""
+    try:
+        key = signing_key()
+    except Exception:  # the post still goes, its cards uploaded where a channel takes bytes (X, LinkedIn)
+        return lambda board: ""
+    base = f"{public_url}/v1/programs/{quote(bulletin.program, safe='')}/bulletins/{quote(bulletin.id, safe='')}"
+
+    def link(board: str) -> str:
+        token = CardLink(bulletin.org, bulletin.program, bulletin.id, board).token(key, bulletin.created_at)
+        return f"{base}/card.png?{urlencode({'board': board, 'link': token})}"
+
+    return link
